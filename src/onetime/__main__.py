@@ -1,0 +1,3 @@
+from onetime.cli import main
+
+main()

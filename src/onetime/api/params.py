@@ -1,0 +1,83 @@
+"""Reading request parameters the loose way v1 clients send them, and shared field parsing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from starlette.exceptions import HTTPException
+
+from onetime.core.errors import InvalidInput
+from onetime.core.passwords import DEFAULT_LENGTH
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MAX_RECIPIENTS = 20
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    """Query parameters merged with a form or JSON body (the body wins)."""
+    params: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method in ("GET", "HEAD"):
+        return params
+    if content_type in _FORM_TYPES:
+        try:
+            form = await request.form()
+        except Exception:
+            raise InvalidInput("The form body could not be read.") from None
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+    body = await request.body()
+    if not body.strip():
+        return params
+    if content_type and not content_type.endswith("json"):
+        raise HTTPException(415, "Send a form (application/x-www-form-urlencoded) or JSON.")
+    params.update(parse_json_object(body))
+    return params
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return data
+
+
+def text_param(params: dict[str, Any], name: str) -> str | None:
+    """A string parameter; numbers are accepted as their text, anything else is refused."""
+    value = params.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidInput(f"{name} must be text.", field=name)
+
+
+def parse_recipients(value: object) -> tuple[str, ...]:
+    """Email recipients from a string (comma separated) or a list; each must look like an address."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    addresses = tuple(str(item).strip() for item in items if str(item).strip())
+    if len(addresses) > MAX_RECIPIENTS:
+        raise InvalidInput(f"At most {MAX_RECIPIENTS} recipients.", field="recipient")
+    for address in addresses:
+        local, at, domain = address.partition("@")
+        if not (at and local and "." in domain) or any(c.isspace() or c in "<>,;\"" for c in address):
+            raise InvalidInput("A recipient is not a valid email address.", field="recipient")
+    return addresses
+
+
+def parse_length(value: object) -> int:
+    """The length of a generated password: a number or a digit string; default 12."""
+    if value is None or value == "":
+        return DEFAULT_LENGTH
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 6:
+        return int(value.strip())
+    raise InvalidInput("length must be a whole number.", field="length")

@@ -1,0 +1,225 @@
+"""API v2: the JSON API integrations use today, and its /guest/ twin for anonymous callers."""
+
+
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+import onetime
+from onetime.api.auth import AccountCaller, authenticate, guest
+from onetime.api.params import parse_length, parse_recipients
+from onetime.api.serializers import reveal_details, v2_receipt_view, v2_secret
+from onetime.core.errors import InvalidInput, NotFound
+from onetime.core.passwords import CharacterSets
+from onetime.core.policy import parse_flag, parse_ttl
+from onetime.core.service import ConcealRequest, GenerateRequest
+from onetime.core.views import Caller, Created
+from onetime.deps import ClientTag, CurrentSettings, Service
+
+MAX_STATUS_IDENTIFIERS = 25
+LOCALES = ["en"]
+
+
+async def require_json(request: Request) -> None:
+    """v2 speaks JSON: a body in another format is refused with 415, not misread."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and not content_type.endswith("json") and (await request.body()).strip():
+        raise HTTPException(415, "Send JSON with Content-Type: application/json.")
+
+
+class Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class CharacterSetsIn(Loose):
+    uppercase: bool = True
+    lowercase: bool = True
+    numbers: bool = True
+    symbols: bool = False
+    exclude_ambiguous: bool = True
+
+
+class SecretFields(Loose):
+    secret: str | None = Field(None, description="The text to share (conceal only).")
+    ttl: int | str | None = Field(None, description="Lifetime in seconds; clamped to the allowed range.")
+    passphrase: str | None = None
+    recipient: str | list[str] | None = Field(None, description="Email recipients (accounts only).")
+    share_domain: str | None = None
+    length: int | str | None = Field(None, description="Generated password length (8-128).")
+    character_sets: CharacterSetsIn | None = None
+
+
+class CreateBody(Loose):
+    secret: SecretFields
+
+
+class ContinueBody(Loose):
+    continue_: bool | str | None = Field(None, alias="continue")
+    passphrase: str | None = None
+
+
+class StatusBody(Loose):
+    identifiers: str | list[str]
+
+
+class MemoBody(Loose):
+    memo: str | None = Field(None, max_length=10_000)
+
+
+def _created(created: Created, settings_base: str, kind: str) -> dict[str, Any]:
+    receipt = v2_receipt_view(created.receipt, settings_base)
+    secret = v2_secret(created.secret)
+    if created.generated is not None:
+        secret["secret_value"] = created.generated
+    recipients = list(created.receipt.recipients)
+    return {
+        "success": True,
+        "record": {"receipt": receipt, "metadata": receipt, "secret": secret, "share_domain": None},
+        "details": {"kind": kind, "recipient": recipients, "recipient_safe": recipients},
+    }
+
+
+def secret_routes(caller_dependency: Any) -> APIRouter:
+    """The secret and receipt routes, for a given way of knowing the caller."""
+    router = APIRouter(dependencies=[Depends(require_json)])
+    CallerDep = Annotated[Caller, Depends(caller_dependency)]
+
+    @router.post("/secret/conceal", summary="Share a secret")
+    async def conceal(
+        body: CreateBody, service: Service, caller: CallerDep, client: ClientTag, settings: CurrentSettings
+    ) -> dict[str, Any]:
+        fields = body.secret
+        created = await service.conceal(
+            ConcealRequest(
+                content=fields.secret or "",
+                ttl=parse_ttl(fields.ttl),
+                passphrase=fields.passphrase,
+                recipients=parse_recipients(fields.recipient),
+                share_domain=fields.share_domain or "",
+            ),
+            caller,
+            client,
+        )
+        return _created(created, settings.base_url, "conceal")
+
+    @router.post("/secret/generate", summary="Generate a password and share it")
+    async def generate(
+        body: CreateBody, service: Service, caller: CallerDep, client: ClientTag, settings: CurrentSettings
+    ) -> dict[str, Any]:
+        fields = body.secret
+        sets = CharacterSets(**(fields.character_sets or CharacterSetsIn()).model_dump())
+        created = await service.generate(
+            GenerateRequest(
+                length=parse_length(fields.length),
+                sets=sets,
+                ttl=parse_ttl(fields.ttl),
+                passphrase=fields.passphrase,
+                recipients=parse_recipients(fields.recipient),
+                share_domain=fields.share_domain or "",
+            ),
+            caller,
+            client,
+        )
+        return _created(created, settings.base_url, "generate")
+
+    @router.post("/secret/status", summary="State of several secrets")
+    async def many_status(body: StatusBody, service: Service, caller: CallerDep) -> dict[str, Any]:
+        raw = body.identifiers
+        keys = [k.strip() for k in (raw.split(",") if isinstance(raw, str) else raw) if k.strip()]
+        if len(keys) > MAX_STATUS_IDENTIFIERS:
+            raise InvalidInput(
+                f"Ask about at most {MAX_STATUS_IDENTIFIERS} secrets at once.", field="identifiers"
+            )
+        records = []
+        for key in keys:
+            try:
+                records.append(v2_secret(await service.secret_status(key)))
+            except NotFound:
+                records.append({"identifier": key, "key": key, "state": "unknown"})
+        return {"success": True, "records": records, "count": len(records)}
+
+    @router.get("/secret/{key}", summary="A secret's metadata; reveals it only with continue=true")
+    async def show(
+        key: str, request: Request, service: Service, caller: CallerDep, client: ClientTag
+    ) -> dict[str, Any]:
+        if parse_flag(request.query_params.get("continue")):
+            view = await service.reveal(key, request.query_params.get("passphrase"), client)
+            return {"success": True, "record": v2_secret(view), "details": reveal_details(view, True)}
+        view = await service.preview(key)
+        return {"success": True, "record": v2_secret(view), "details": reveal_details(view, False)}
+
+    @router.post("/secret/{key}/reveal", summary="Reveal a secret (it is gone afterwards)")
+    async def reveal(
+        key: str, service: Service, caller: CallerDep, client: ClientTag, body: ContinueBody | None = None
+    ) -> dict[str, Any]:
+        view = await service.reveal(key, body.passphrase if body else None, client)
+        return {"success": True, "record": v2_secret(view), "details": reveal_details(view, True)}
+
+    @router.get("/secret/{key}/status", summary="Whether a secret can still be revealed")
+    async def one_status(key: str, service: Service, caller: CallerDep) -> dict[str, Any]:
+        try:
+            view = await service.secret_status(key)
+        except NotFound:
+            return {"success": True, "record": {"state": "unknown"}}
+        return {"success": True, "record": v2_secret(view), "details": {"current_expiration": view.remaining}}
+
+    @router.get("/receipt/{key}", summary="Read a receipt")
+    @router.get("/private/{key}", include_in_schema=False)
+    async def receipt(
+        key: str, service: Service, caller: CallerDep, settings: CurrentSettings
+    ) -> dict[str, Any]:
+        view = await service.receipt(key)
+        return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
+
+    @router.post("/receipt/{key}/burn", summary="Burn the unread secret behind a receipt")
+    @router.post("/private/{key}/burn", include_in_schema=False)
+    async def burn(
+        key: str, service: Service, caller: CallerDep, client: ClientTag, settings: CurrentSettings,
+        body: ContinueBody | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        if body is None or not parse_flag(body.continue_):
+            raise InvalidInput('Confirm the burn by sending {"continue": true}.', field="continue")
+        view = await service.burn(key, body.passphrase, client)
+        return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
+
+    return router
+
+
+def build_router() -> APIRouter:
+    """All of v2: account-or-anonymous routes, guest routes, and service information."""
+    router = APIRouter(prefix="/api/v2", tags=["v2"])
+
+    @router.get("/status", summary="Service status")
+    async def status() -> dict[str, Any]:
+        return {"success": True, "status": "nominal", "locale": "en"}
+
+    @router.get("/supported-locales", summary="Languages the service speaks")
+    async def supported_locales() -> dict[str, Any]:
+        return {"success": True, "locales": LOCALES, "default_locale": "en", "locale": "en"}
+
+    @router.get("/version", summary="Service version (needs an account)")
+    async def version(caller: AccountCaller) -> dict[str, Any]:
+        return {"success": True, "version": onetime.__version__.split("."), "locale": "en"}
+
+    @router.get("/receipt/recent", summary="Recent receipts of the account")
+    @router.get("/private/recent", include_in_schema=False)
+    async def recent(caller: AccountCaller) -> dict[str, Any]:
+        records: list[dict[str, Any]] = []
+        return {"success": True, "records": records, "count": 0}
+
+    @router.patch("/receipt/{key}", summary="Set a receipt's private memo")
+    async def memo(
+        key: str, body: MemoBody, service: Service, caller: Annotated[Caller, Depends(authenticate)],
+        settings: CurrentSettings,
+    ) -> dict[str, Any]:  # fmt: skip
+        view = await service.set_memo(key, body.memo or "", caller)
+        return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
+
+    router.include_router(secret_routes(authenticate))
+    router.include_router(secret_routes(guest), prefix="/guest", tags=["v2 guest"])
+    return router
+
+

@@ -1,0 +1,130 @@
+"""The ASGI application: `create_app(settings)` builds it; nothing happens at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.responses import JSONResponse
+from starlette.staticfiles import StaticFiles
+
+import onetime
+from onetime.api import v1, v2
+from onetime.context import AppContext
+from onetime.core.clock import Clock, SystemClock
+from onetime.core.crypto import Keyring
+from onetime.core.errors import StoreUnavailable
+from onetime.core.guards import Guards
+from onetime.core.service import SecretService
+from onetime.http.errors import CatchAll, install_error_handlers
+from onetime.http.middleware import AccessLog, BodyLimit, SecurityHeaders
+from onetime.settings import Settings, load_settings, server_secret
+from onetime.store import open_store
+from onetime.store.base import Store
+from onetime.web import docs, pages
+from onetime.web.render import render_problem_page
+
+log = logging.getLogger("onetime")
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
+    """Derive keys and wire the service to its (not yet opened) store."""
+    clock = clock or SystemClock()
+    previous = [s.get_secret_value().encode() for s in settings.secret_previous]
+    keyring = Keyring(server_secret(settings), previous)
+    store = open_store(settings.resolved_store_url, settings.counters_dir)
+    service = SecretService(
+        store=store,
+        keyring=keyring,
+        limits=settings.limits(),
+        guards=Guards(store, clock, settings.guard_rules()),
+        clock=clock,
+        argon2=settings.argon2(),
+        share_domains=frozenset(d.lower() for d in settings.share_domains),
+    )
+    return AppContext(settings=settings, store=store, keyring=keyring, service=service)
+
+
+async def _sweep_forever(store: Store, clock: Clock, interval: int) -> None:
+    """Delete expired rows now and then; reads never return them either way."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await store.sweep(clock.now())
+        except StoreUnavailable as error:
+            log.warning("sweep skipped: %s", error.message)
+
+
+def _operation_id(route: APIRoute) -> str:
+    # One route object can serve several methods and aliases; name every pair uniquely.
+    methods = "_".join(sorted(route.methods or ()))
+    path = route.path_format.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+    return f"{route.name}_{path}_{methods}".lower()
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the application. Opening the store and background work happen in its lifespan."""
+    settings = settings or load_settings()
+    context = build_context(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await context.store.open()
+        sweeper = asyncio.create_task(
+            _sweep_forever(context.store, context.service.clock, settings.sweep_interval)
+        )
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await context.store.close()
+
+    app = FastAPI(
+        title=f"{settings.site_name} API",
+        version=onetime.__version__,
+        description="Share secrets through links that work once. Compatible with Onetime Secret v1 and v2.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.context = context
+
+    @app.api_route(
+        "/health", methods=["GET", "HEAD"], tags=["service"], summary="200 when the store answers, 503 when not"
+    )
+    async def health() -> JSONResponse:
+        try:
+            await context.store.ping()
+        except StoreUnavailable:
+            return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "store": "ok"})
+
+    app.include_router(v1.router)
+    app.include_router(v2.build_router())
+    app.include_router(docs.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app, render_problem_page)
+
+    # Outermost last: the access log sees the final status; the body limit runs before parsing.
+    app.add_middleware(CatchAll, render_page=render_problem_page)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.ssl)
+    app.add_middleware(AccessLog)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory `onetime serve` hands to uvicorn: settings from ONETIME_* and the config file."""
+    return create_app(load_settings())

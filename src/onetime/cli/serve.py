@@ -1,0 +1,81 @@
+"""`onetime serve`: check the configuration and the store, then hand over to uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from onetime.core.errors import StoreUnavailable
+from onetime.settings import Settings, SettingsError, load_settings, server_secret
+from onetime.store import StoreURLError, open_store
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """Logs go to stderr; uvicorn's access log is off (ours logs route templates, not paths)."""
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "onetime": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        },
+    }
+
+
+async def _check_store(settings: Settings) -> None:
+    store = open_store(settings.resolved_store_url, settings.counters_dir)
+    await store.open()
+    await store.close()
+
+
+def preflight(settings: Settings) -> None:
+    """Fail with one clear line before any worker starts: secret, store URL, store file."""
+    server_secret(settings)
+    asyncio.run(_check_store(settings))
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7143,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    config: Annotated[Path | None, typer.Option(help="A TOML configuration file.")] = None,
+) -> None:
+    """Run the service (SQLite under ./data unless ONETIME_STORE_URL says otherwise)."""
+    if config is not None:
+        os.environ["ONETIME_CONFIG"] = str(config)
+    # Links point at the address we serve unless the operator named the public host.
+    os.environ.setdefault("ONETIME_SITE_HOST", f"{host}:{port}")
+    try:
+        settings = load_settings()
+        preflight(settings)
+    except (SettingsError, StoreURLError) as error:
+        typer.echo(f"onetime: {error}", err=True)
+        raise typer.Exit(2) from None
+    except StoreUnavailable as error:
+        typer.echo(f"onetime: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"onetime: serving on http://{host}:{port} with {workers} worker(s); "
+        f"store {settings.resolved_store_url.split('://')[0]}",
+        err=True,
+    )
+    uvicorn.run(
+        "onetime.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=log_config(settings.log_level),
+        server_header=False,
+        proxy_headers=True,
+    )

@@ -1,0 +1,350 @@
+"""Secrets and receipts: create, preview, reveal exactly once, read receipts, burn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from onetime.core import crypto
+from onetime.core.clock import Clock
+from onetime.core.errors import Forbidden, InvalidInput, NotFound, WrongPassphrase
+from onetime.core.guards import Guards
+from onetime.core.identifiers import KeyCodec, KeyKind, LinkKey
+from onetime.core.passwords import CharacterSets, generate_password
+from onetime.core.policy import Limits
+from onetime.core.records import ReceiptState, SecretKind, StoredReceipt, StoredSecret
+from onetime.core.views import Caller, Created, ReceiptView, SecretView
+from onetime.store.base import Store
+
+log = logging.getLogger("onetime.service")
+T = TypeVar("T")
+_NOT_FOUND = "Unknown secret. It may have been read already, burned, or it expired."
+_NO_RECEIPT = "Unknown receipt. It may have expired."
+
+
+@dataclass(frozen=True, slots=True)
+class ConcealRequest:
+    """A request to share `content`."""
+
+    content: str
+    ttl: int | None = None
+    passphrase: str | None = None
+    recipients: tuple[str, ...] = ()
+    share_domain: str = ""
+    kind: SecretKind = SecretKind.CONCEAL
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateRequest:
+    """A request to generate a password and share it."""
+
+    length: int = 12
+    sets: CharacterSets = field(default_factory=CharacterSets)
+    ttl: int | None = None
+    passphrase: str | None = None
+    recipients: tuple[str, ...] = ()
+    share_domain: str = ""
+
+
+class SecretService:
+    """The domain operations. Stateless apart from its collaborators; safe to share."""
+
+    def __init__(
+        self,
+        store: Store,
+        keyring: crypto.Keyring,
+        limits: Limits,
+        guards: Guards,
+        clock: Clock,
+        argon2: crypto.Argon2Params,
+        share_domains: frozenset[str] = frozenset(),
+    ) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.limits = limits
+        self.guards = guards
+        self.clock = clock
+        self.argon2 = argon2
+        self.share_domains = share_domains
+        self.codec = KeyCodec([keys.check for keys in keyring.all])
+        # Argon2 needs real memory per call; bound how many run at once in this process.
+        self._kdf_slots = anyio.CapacityLimiter(4)
+
+    async def _slow(self, fn: Callable[[], T], uses_kdf: bool) -> T:
+        """Run key stretching off the event loop; cheap crypto stays inline."""
+        if not uses_kdf:
+            return fn()
+        return await anyio.to_thread.run_sync(fn, limiter=self._kdf_slots)
+
+    # -- creating ---------------------------------------------------------------------------
+
+    async def conceal(self, request: ConcealRequest, caller: Caller, client: str) -> Created:
+        """Store a secret and its receipt; return both views."""
+        content = self.limits.check_content(request.content)
+        passphrase = self.limits.check_passphrase(request.passphrase)
+        ttl = self.limits.clamp_ttl(request.ttl, caller.has_account)
+        share_domain = self._check_share_domain(request.share_domain)
+        if request.recipients and not caller.has_account:
+            raise Forbidden("Sending a secret by email needs an account.", code="recipient_needs_account")
+        await self.guards.count_creation(client)
+
+        now = self.clock.now()
+        secret_key, receipt_key = self.codec.new(KeyKind.SECRET), self.codec.new(KeyKind.RECEIPT)
+        sid, rid = secret_key.storage_id, receipt_key.storage_id
+        envelope = await self._slow(
+            lambda: crypto.seal_secret(self.keyring, secret_key.raw, sid, content, passphrase, self.argon2),
+            uses_kdf=passphrase is not None,
+        )
+        sealed_share_key = crypto.seal_for_receipt(
+            self.keyring, receipt_key.raw, rid, secret_key.text.encode()
+        )
+        secret = StoredSecret(sid, rid, envelope, now, now + ttl, has_passphrase=passphrase is not None)
+        receipt = StoredReceipt(
+            rid=rid,
+            sid=sid,
+            owner_id=caller.account_id,
+            kind=request.kind,
+            ttl=ttl,
+            created=now,
+            secret_expires_at=now + ttl,
+            expires_at=now + 2 * ttl,
+            has_passphrase=passphrase is not None,
+            share_domain=share_domain,
+            recipients=request.recipients,
+            share_key=sealed_share_key,
+            updated=now,
+        )
+        await self.store.create(secret, receipt)
+        return Created(
+            receipt=self._receipt_view(receipt_key, receipt, secret_key.text, None, now),
+            secret=self._secret_view(secret_key.text, secret, now, "new"),
+        )
+
+    async def generate(self, request: GenerateRequest, caller: Caller, client: str) -> Created:
+        """Generate a password, share it as a secret, and return it once to the creator."""
+        password = generate_password(request.length, request.sets)
+        created = await self.conceal(
+            ConcealRequest(
+                content=password,
+                ttl=request.ttl,
+                passphrase=request.passphrase,
+                recipients=request.recipients,
+                share_domain=request.share_domain,
+                kind=SecretKind.GENERATE,
+            ),
+            caller,
+            client,
+        )
+        return Created(created.receipt, created.secret, generated=password)
+
+    def _check_share_domain(self, share_domain: str) -> str:
+        domain = share_domain.strip().lower()
+        if domain and domain not in self.share_domains:
+            raise InvalidInput("That share domain is not configured on this service.", field="share_domain")
+        return domain
+
+    # -- the recipient's side -----------------------------------------------------------------
+
+    def _parse(self, kind: KeyKind, text: str) -> LinkKey:
+        key = self.codec.parse(kind, text)
+        if key is None:
+            raise NotFound(_NOT_FOUND if kind is KeyKind.SECRET else _NO_RECEIPT)
+        return key
+
+    async def secret_status(self, key_text: str) -> SecretView:
+        """Describe a live secret without touching it. Raises NotFound."""
+        key = self._parse(KeyKind.SECRET, key_text)
+        now = self.clock.now()
+        secret = await self.store.get_secret(key.storage_id, now)
+        if secret is None:
+            raise NotFound(_NOT_FOUND)
+        return self._secret_view(key.text, secret, now, "previewed" if secret.previewed else "new")
+
+    async def preview(self, key_text: str) -> SecretView:
+        """The share page was opened: note it (the receipt shows it) but consume nothing."""
+        view = await self.secret_status(key_text)
+        key = self._parse(KeyKind.SECRET, key_text)
+        if view.state == "new":
+            secret = await self.store.get_secret(key.storage_id, view.now)
+            if secret is not None:
+                await self.store.mark_secret_previewed(key.storage_id, view.now)
+                await self.store.advance_receipt(secret.rid, ReceiptState.PREVIEWED, view.now)
+        return view
+
+    async def reveal(self, key_text: str, passphrase: str | None, client: str) -> SecretView:
+        """Return the secret's content to exactly one caller, and forget it.
+
+        Without a passphrase it is one atomic take. With one, the content is decrypted first and
+        only then claimed, so a wrong passphrase leaves the secret where it was.
+        """
+        key = self._parse(KeyKind.SECRET, key_text)
+        sid, now = key.storage_id, self.clock.now()
+        if not passphrase:
+            taken = await self.store.take_secret(sid, now)
+            if taken is not None:
+                return await self._finish_reveal(key, taken, passphrase=None, now=now)
+        secret = await self.store.get_secret(sid, now)
+        if secret is None:
+            raise NotFound(_NOT_FOUND)
+        if secret.has_passphrase and not passphrase:
+            raise WrongPassphrase("This secret needs its passphrase.")
+        await self.guards.check_passphrase_lock(sid, client)
+        try:
+            plaintext = await self._slow(
+                lambda: crypto.open_secret(self.keyring, key.raw, sid, secret.envelope, passphrase),
+                uses_kdf=secret.has_passphrase,
+            )
+        except WrongPassphrase:
+            await self.guards.count_wrong_passphrase(sid, client)
+            raise
+        except crypto.EnvelopeError:
+            log.error("a stored secret could not be decrypted; is a previous server secret missing?")
+            raise NotFound(_NOT_FOUND) from None
+        if not await self.store.claim_secret(sid, now):
+            raise NotFound(_NOT_FOUND)
+        await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
+        return self._revealed_view(key, secret, plaintext, now)
+
+    async def _finish_reveal(
+        self, key: LinkKey, secret: StoredSecret, passphrase: str | None, now: int
+    ) -> SecretView:
+        await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
+        try:
+            plaintext = crypto.open_secret(self.keyring, key.raw, secret.sid, secret.envelope, passphrase)
+        except (crypto.EnvelopeError, WrongPassphrase):
+            log.error("a stored secret could not be decrypted; is a previous server secret missing?")
+            raise NotFound(_NOT_FOUND) from None
+        return self._revealed_view(key, secret, plaintext, now)
+
+    def _revealed_view(self, key: LinkKey, secret: StoredSecret, plaintext: bytes, now: int) -> SecretView:
+        view = self._secret_view(key.text, secret, now, "revealed")
+        value = plaintext.decode("utf-8", errors="replace")
+        return SecretView(
+            view.key, view.state, view.created, now, view.expires_at, view.has_passphrase, now, value
+        )
+
+    # -- the creator's side -------------------------------------------------------------------
+
+    async def receipt(self, key_text: str) -> ReceiptView:
+        """The receipt with its current state. Raises NotFound."""
+        key = self._parse(KeyKind.RECEIPT, key_text)
+        now = self.clock.now()
+        return await self._load_receipt(key, now)
+
+    async def _load_receipt(self, key: LinkKey, now: int) -> ReceiptView:
+        stored = await self.store.get_receipt(key.storage_id, now)
+        if stored is None:
+            raise NotFound(_NO_RECEIPT)
+        secret_key, state = None, stored.state
+        if state.rank < ReceiptState.REVEALED.rank:
+            if await self.store.get_secret(stored.sid, now) is not None:
+                secret_key = self._open_receipt_text(key, stored.share_key)
+            elif now >= stored.secret_expires_at:
+                state = ReceiptState.EXPIRED
+            else:
+                state = ReceiptState.ORPHANED
+        return self._receipt_view(key, stored, secret_key, state, now)
+
+    async def burn(self, key_text: str, passphrase: str | None, client: str) -> ReceiptView:
+        """Destroy the unread secret behind a receipt. Burning twice is harmless."""
+        key = self._parse(KeyKind.RECEIPT, key_text)
+        now = self.clock.now()
+        stored = await self.store.get_receipt(key.storage_id, now)
+        if stored is None:
+            raise NotFound(_NO_RECEIPT)
+        secret = None
+        if stored.state.rank < ReceiptState.REVEALED.rank:
+            secret = await self.store.get_secret(stored.sid, now)
+        if secret is not None:
+            if secret.has_passphrase:
+                share_key = self._open_receipt_text(key, stored.share_key)
+                await self._verify_passphrase(share_key or "", secret, passphrase, client)
+            if await self.store.claim_secret(secret.sid, now):
+                await self.store.advance_receipt(stored.rid, ReceiptState.BURNED, now)
+        return await self._load_receipt(key, now)
+
+    async def _verify_passphrase(
+        self, secret_key_text: str, secret: StoredSecret, passphrase: str | None, client: str
+    ) -> None:
+        if not passphrase:
+            raise WrongPassphrase("Burning this secret needs its passphrase.")
+        await self.guards.check_passphrase_lock(secret.sid, client)
+        link = self._parse(KeyKind.SECRET, secret_key_text)
+        try:
+            await self._slow(
+                lambda: crypto.open_secret(self.keyring, link.raw, secret.sid, secret.envelope, passphrase),
+                uses_kdf=True,
+            )
+        except WrongPassphrase:
+            await self.guards.count_wrong_passphrase(secret.sid, client)
+            raise
+
+    async def set_memo(self, key_text: str, memo: str, caller: Caller) -> ReceiptView:
+        """Attach a private note to a receipt; only its owner (when it has one) may."""
+        key = self._parse(KeyKind.RECEIPT, key_text)
+        now = self.clock.now()
+        stored = await self.store.get_receipt(key.storage_id, now)
+        if stored is None:
+            raise NotFound(_NO_RECEIPT)
+        if stored.owner_id is not None and stored.owner_id != caller.account_id:
+            raise Forbidden("Only the account that made this receipt can change it.", code="not_owner")
+        if len(memo) > self.limits.memo_max_chars:
+            raise InvalidInput(
+                f"The memo can be at most {self.limits.memo_max_chars} characters.", field="memo"
+            )
+        sealed = crypto.seal_for_receipt(self.keyring, key.raw, stored.rid, memo.encode()) if memo else None
+        await self.store.set_receipt_memo(stored.rid, sealed, now)
+        return await self._load_receipt(key, now)
+
+    # -- views --------------------------------------------------------------------------------
+
+    def _open_receipt_text(self, key: LinkKey, sealed: bytes) -> str | None:
+        try:
+            return crypto.open_for_receipt(self.keyring, key.raw, key.storage_id, sealed).decode()
+        except crypto.EnvelopeError:
+            return None
+
+    @staticmethod
+    def _secret_view(key_text: str, secret: StoredSecret, now: int, state: str) -> SecretView:
+        return SecretView(
+            key_text, state, secret.created, secret.created, secret.expires_at, secret.has_passphrase, now
+        )
+
+    def _receipt_view(
+        self,
+        key: LinkKey,
+        stored: StoredReceipt,
+        secret_key: str | None,
+        state: ReceiptState | None,
+        now: int,
+    ) -> ReceiptView:
+        memo = self._open_receipt_text(key, stored.memo) if stored.memo else None
+        # The short id of the secret is shown even after it is gone; derive it from the share key
+        # while we still have it, otherwise from the stored id (which reveals nothing).
+        secret_shortid = secret_key[:8] if secret_key else stored.sid.hex()[:8]
+        return ReceiptView(
+            key=key.text,
+            secret_key=secret_key,
+            secret_shortid=secret_shortid,
+            owner_id=stored.owner_id,
+            kind=stored.kind,
+            state=state or stored.state,
+            ttl=stored.ttl,
+            created=stored.created,
+            updated=stored.updated,
+            secret_expires_at=stored.secret_expires_at,
+            expires_at=stored.expires_at,
+            previewed=stored.previewed,
+            revealed=stored.revealed,
+            burned=stored.burned,
+            has_passphrase=stored.has_passphrase,
+            share_domain=stored.share_domain,
+            recipients=stored.recipients,
+            memo=memo,
+            now=now,
+        )

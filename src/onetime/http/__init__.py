@@ -1,0 +1,1 @@
+"""ASGI plumbing shared by the API and the pages: headers, body limits, logging, clients."""

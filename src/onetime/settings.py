@@ -1,0 +1,181 @@
+"""One typed, frozen settings object, read from ONETIME_* variables and an optional TOML file.
+
+Precedence: explicit arguments, then environment variables, then the TOML file named by
+ONETIME_CONFIG (keys without the ONETIME_ prefix, lower case), then defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from onetime.core.crypto import Argon2Params
+from onetime.core.guards import GuardRules
+from onetime.core.policy import DAY, Limits
+
+log = logging.getLogger("onetime.settings")
+SECRET_FILE_NAME = "server-secret"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message names the setting and the problem."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. See README.md, "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="ONETIME_", frozen=True, extra="forbid")
+
+    env: Literal["development", "production"] = "development"
+    secret: SecretStr | None = None
+    secret_previous: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    data_dir: Path = Path("data")
+    store_url: str = ""
+    counters_dir: Path | None = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+    site_host: str = "127.0.0.1:7143"
+    ssl: bool = False
+    site_name: str = "onetime"
+    share_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    allow_anonymous: bool = True
+
+    ttl_min: int = Field(60, ge=1)
+    ttl_default: int = Field(7 * DAY, ge=1)
+    ttl_max_anonymous: int = Field(7 * DAY, ge=1)
+    ttl_max_account: int = Field(14 * DAY, ge=1)
+    ttl_cap: int = Field(30 * DAY, ge=1)
+    secret_max_bytes: int = Field(10_000, ge=1)
+    passphrase_min: int = Field(4, ge=1)
+    passphrase_max: int = Field(128, ge=1)
+    passphrase_required: bool = False
+    request_max_bytes: int = Field(0, ge=0, description="0 means: derived from secret_max_bytes")
+
+    create_limit: int = Field(100, ge=0, description="creations per client per window; 0 = off")
+    create_window: int = Field(600, ge=1)
+
+    argon2_time_cost: int = Field(2, ge=1, le=16)
+    argon2_memory_kib: int = Field(19_456, ge=8, le=1_048_576)
+
+    sweep_interval: int = Field(60, ge=1)
+    log_level: str = "info"
+
+    @field_validator("secret_previous", "share_domains", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("ONETIME_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    # -- derived values -----------------------------------------------------------------------
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'onetime.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.ssl else 'http'}://{self.site_host}"
+
+    @property
+    def max_request_bytes(self) -> int:
+        # Form encoding can triple a secret's size; leave room for the other fields.
+        return self.request_max_bytes or max(64 * 1024, self.secret_max_bytes * 3 + 8 * 1024)
+
+    def limits(self) -> Limits:
+        return Limits(
+            ttl_min=self.ttl_min,
+            ttl_default=self.ttl_default,
+            ttl_max_anonymous=self.ttl_max_anonymous,
+            ttl_max_account=self.ttl_max_account,
+            ttl_cap=self.ttl_cap,
+            secret_max_bytes=self.secret_max_bytes,
+            passphrase_min=self.passphrase_min,
+            passphrase_max=self.passphrase_max,
+            passphrase_required=self.passphrase_required,
+        )
+
+    def guard_rules(self) -> GuardRules:
+        return GuardRules(create_limit=self.create_limit, create_window=self.create_window)
+
+    def argon2(self) -> Argon2Params:
+        return Argon2Params(time_cost=self.argon2_time_cost, memory_kib=self.argon2_memory_kib)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one readable SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"]) or "settings"
+            problems.append(f"ONETIME_{name.upper()}: {item['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"cannot read the configuration: {error}") from None
+
+
+def server_secret(settings: Settings) -> bytes:
+    """The server secret: configured, or (in development only) one kept in the data directory."""
+    if settings.secret is not None:
+        value = settings.secret.get_secret_value()
+        if len(value) < 32:
+            raise SettingsError("ONETIME_SECRET must be at least 32 characters of random text.")
+        return value.encode()
+    if settings.env == "production":
+        raise SettingsError(
+            "ONETIME_SECRET is not set. Production needs a server secret: "
+            'generate one with `python -c "import secrets; print(secrets.token_hex(32))"`.'
+        )
+    return _development_secret(settings.data_dir)
+
+
+def _development_secret(data_dir: Path) -> bytes:
+    path = data_dir / SECRET_FILE_NAME
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secret_file(path)
+    except OSError as error:
+        raise SettingsError(f"cannot create the data directory {data_dir}: {error.strerror}") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    log.warning("created a development server secret in %s; set ONETIME_SECRET in production", path)
+    return _read_secret_file(path)
+
+
+def _read_secret_file(path: Path) -> bytes:
+    try:
+        value = path.read_text().strip()
+    except OSError as error:
+        raise SettingsError(f"cannot read the server secret {path}: {error.strerror}") from None
+    if len(value) < 32:
+        raise SettingsError(f"the server secret in {path} is too short; delete it to make a new one")
+    return value.encode()

@@ -1,0 +1,35 @@
+"""Stores: where secrets, receipts and counters live. `open_store` picks one by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from onetime.store.base import Store
+
+
+class StoreURLError(ValueError):
+    """The store URL cannot be used; the message says why."""
+
+
+def sqlite_path(url: str) -> Path:
+    """The file a `sqlite:///path` URL names (three slashes, then a relative or absolute path)."""
+    parts = urlsplit(url)
+    if parts.netloc:
+        raise StoreURLError(f"write sqlite URLs as sqlite:///path/to/file.db, not {url!r}")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if not path:
+        raise StoreURLError("the sqlite URL names no file, e.g. sqlite:///data/onetime.sqlite3")
+    return Path(path)
+
+
+def open_store(url: str, counters_dir: Path | None = None) -> Store:
+    """Build (but do not open) the store named by `url`."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from onetime.store.sqlite import SqliteStore
+
+        return SqliteStore(sqlite_path(url), counters_dir=counters_dir)
+    raise StoreURLError(
+        f"unsupported store URL scheme {scheme!r}: use sqlite:///path (Redis arrives with issue 3)"
+    )

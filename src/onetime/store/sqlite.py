@@ -1,0 +1,261 @@
+"""The embedded store: one SQLite file in WAL mode, shared safely by several worker processes.
+
+Each process has one connection, used from one dedicated thread, so the event loop never blocks
+on disk. Every change is a single statement or an immediate transaction, so SQLite's own write
+lock makes it atomic across processes; the one-time reveal is a single `DELETE … RETURNING`.
+
+Counters (rate limits, lockouts) hold keyed hashes of client addresses. They go to a separate
+database in a memory-backed directory (`counters_dir`, by default /dev/shm), shared by the
+workers of one machine and never written to disk; without one, they live in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from onetime.core.errors import StoreUnavailable
+from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
+from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS secrets (
+    sid BLOB PRIMARY KEY,
+    rid BLOB NOT NULL,
+    envelope BLOB NOT NULL,
+    created INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    has_passphrase INTEGER NOT NULL,
+    previewed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS secrets_by_expiry ON secrets (expires_at);
+CREATE TABLE IF NOT EXISTS receipts (
+    rid BLOB PRIMARY KEY,
+    sid BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    static BLOB NOT NULL,
+    state TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    previewed INTEGER,
+    revealed INTEGER,
+    burned INTEGER,
+    memo BLOB
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS receipts_by_expiry ON receipts (expires_at);
+"""
+
+_COUNTER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed"
+_RECEIPT_COLUMNS = "rid, sid, expires_at, static, state, updated, previewed, revealed, burned, memo"
+
+
+def _secret(row: Any) -> StoredSecret:
+    sid, rid, envelope, created, expires_at, has_passphrase, previewed = row
+    return StoredSecret(sid, rid, envelope, created, expires_at, bool(has_passphrase), bool(previewed))
+
+
+def _receipt(row: Any) -> StoredReceipt:
+    return unpack_receipt(*row)
+
+
+class SqliteStore:
+    """A `Store` on one SQLite file."""
+
+    def __init__(self, path: Path, counters_dir: Path | None = None, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self.counters_path = self._counters_path(path, counters_dir)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+        self._counters: sqlite3.Connection | None = None
+
+    @staticmethod
+    def _counters_path(path: Path, counters_dir: Path | None) -> str:
+        if counters_dir is None:
+            return ":memory:"
+        tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+        return str(counters_dir / f"onetime-counters-{tag}.sqlite3")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onetime-sqlite")
+        await self._run(self._open_sync)
+
+    def _connect(self, target: str, schema: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        # Overwrite deleted content, so a revealed secret's ciphertext does not linger in free pages.
+        db.execute("PRAGMA secure_delete = ON")
+        db.executescript(schema)
+        return db
+
+    def _open_sync(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect(str(self.path), _SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreUnavailable(f"cannot open the SQLite store at {self.path}: {error}") from None
+        try:
+            self._counters = self._connect(self.counters_path, _COUNTER_SCHEMA)
+        except sqlite3.Error:
+            # The memory-backed directory is not usable: fall back to counters in this process.
+            self._counters = self._connect(":memory:", _COUNTER_SCHEMA)
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        await self._run(self._close_sync)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    def _close_sync(self) -> None:
+        for db in (self._db, self._counters):
+            if db is not None:
+                db.close()
+        self._db = self._counters = None
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        if self._executor is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn)
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"the SQLite store failed: {error}") from None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._db
+
+    @property
+    def counters(self) -> sqlite3.Connection:
+        if self._counters is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._counters
+
+    async def ping(self) -> None:
+        await self._run(lambda: self.db.execute("SELECT 1").fetchone())
+
+    # -- secrets and receipts -----------------------------------------------------------------
+
+    async def create(self, secret: StoredSecret, receipt: StoredReceipt) -> None:
+        def write() -> None:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    f"INSERT INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        receipt.rid, receipt.sid, receipt.expires_at, pack_receipt_static(receipt),
+                        receipt.state.value, receipt.updated, receipt.previewed, receipt.revealed,
+                        receipt.burned, receipt.memo, receipt.state.rank,
+                    ),
+                )  # fmt: skip
+                db.execute(
+                    f"INSERT INTO secrets ({_SECRET_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        secret.sid, secret.rid, secret.envelope, secret.created,
+                        secret.expires_at, int(secret.has_passphrase), int(secret.previewed),
+                    ),
+                )  # fmt: skip
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
+        query = f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE sid = ? AND expires_at > ?"
+        row = await self._run(lambda: self.db.execute(query, (sid, now)).fetchone())
+        return _secret(row) if row else None
+
+    async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
+        query = (
+            "DELETE FROM secrets WHERE sid = ? AND expires_at > ? AND has_passphrase = 0 "
+            f"RETURNING {_SECRET_COLUMNS}"
+        )
+        row = await self._run(lambda: self.db.execute(query, (sid, now)).fetchone())
+        return _secret(row) if row else None
+
+    async def claim_secret(self, sid: bytes, now: int) -> bool:
+        query = "DELETE FROM secrets WHERE sid = ? AND expires_at > ?"
+        return await self._run(lambda: self.db.execute(query, (sid, now)).rowcount == 1)
+
+    async def mark_secret_previewed(self, sid: bytes, now: int) -> None:
+        query = "UPDATE secrets SET previewed = 1 WHERE sid = ? AND expires_at > ?"
+        await self._run(lambda: self.db.execute(query, (sid, now)))
+
+    async def get_receipt(self, rid: bytes, now: int) -> StoredReceipt | None:
+        query = f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE rid = ? AND expires_at > ?"
+        row = await self._run(lambda: self.db.execute(query, (rid, now)).fetchone())
+        return _receipt(row) if row else None
+
+    async def advance_receipt(self, rid: bytes, state: ReceiptState, now: int) -> bool:
+        column = STATE_TIMESTAMP[state]  # a fixed column name from our own table, never input
+        query = (
+            f"UPDATE receipts SET state = ?, rank = ?, updated = ?, {column} = ? "  # noqa: S608
+            "WHERE rid = ? AND expires_at > ? AND rank < ?"
+        )
+        params = (state.value, state.rank, now, now, rid, now, state.rank)
+        return await self._run(lambda: self.db.execute(query, params).rowcount == 1)
+
+    async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:
+        query = "UPDATE receipts SET memo = ?, updated = ? WHERE rid = ? AND expires_at > ?"
+        return await self._run(lambda: self.db.execute(query, (memo, now, rid, now)).rowcount == 1)
+
+    # -- counters -----------------------------------------------------------------------------
+
+    async def hit_counter(self, key: str, window: int, now: int) -> Counter:
+        query = (
+            "INSERT INTO counters (key, value, expires_at) VALUES (?, 1, ?) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "value = CASE WHEN expires_at <= ? THEN 1 ELSE value + 1 END, "
+            "expires_at = CASE WHEN expires_at <= ? THEN excluded.expires_at ELSE expires_at END "
+            "RETURNING value, expires_at"
+        )
+        row = await self._run(
+            lambda: self.counters.execute(query, (key, now + window, now, now)).fetchone()
+        )
+        return Counter(row[0], row[1])
+
+    async def read_counter(self, key: str, now: int) -> Counter | None:
+        query = "SELECT value, expires_at FROM counters WHERE key = ? AND expires_at > ?"
+        row = await self._run(lambda: self.counters.execute(query, (key, now)).fetchone())
+        return Counter(row[0], row[1]) if row else None
+
+    async def set_counter(self, key: str, value: int, seconds: int, now: int) -> None:
+        query = (
+            "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+        )
+        await self._run(lambda: self.counters.execute(query, (key, value, now + seconds)))
+
+    async def sweep(self, now: int) -> int:
+        def sweep_sync() -> int:
+            gone = self.db.execute("DELETE FROM secrets WHERE expires_at <= ?", (now,)).rowcount
+            gone += self.db.execute("DELETE FROM receipts WHERE expires_at <= ?", (now,)).rowcount
+            self.counters.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+            return gone
+
+        return await self._run(sweep_sync)
