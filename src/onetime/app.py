@@ -101,7 +101,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.context = context
 
     @app.api_route(
-        "/health", methods=["GET", "HEAD"], tags=["service"], summary="200 when the store answers, 503 when not"
+        "/health",
+        methods=["GET", "HEAD"],
+        tags=["service"],
+        summary="200 when the store answers, 503 when not",
     )
     async def health() -> JSONResponse:
         try:

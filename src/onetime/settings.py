@@ -26,7 +26,8 @@ from onetime.core.guards import GuardRules
 from onetime.core.policy import DAY, Limits
 
 log = logging.getLogger("onetime.settings")
-SECRET_FILE_NAME = "server-secret"
+_MEMORY_DIR = Path("/dev/shm")  # noqa: S108 - tmpfs shared by workers, not a temp file
+SECRET_FILE_NAME = "server-secret"  # noqa: S105 - a file name
 
 
 class SettingsError(Exception):
@@ -43,7 +44,8 @@ class Settings(BaseSettings):
     secret_previous: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     data_dir: Path = Path("data")
     store_url: str = ""
-    counters_dir: Path | None = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+    # Counters hold keyed hashes of client addresses: keep them in memory-backed storage.
+    counters_dir: Path | None = _MEMORY_DIR if _MEMORY_DIR.is_dir() else None
     site_host: str = "127.0.0.1:7143"
     ssl: bool = False
     site_name: str = "onetime"
@@ -164,7 +166,9 @@ def _development_secret(data_dir: Path) -> bytes:
     except FileExistsError:
         return _read_secret_file(path)
     except OSError as error:
-        raise SettingsError(f"cannot create the data directory {data_dir}: {error.strerror}") from None
+        raise SettingsError(
+            f"cannot create the data directory {data_dir}: {error.strerror}"
+        ) from None
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_hex(32))
     log.warning("created a development server secret in %s; set ONETIME_SECRET in production", path)
@@ -177,5 +181,7 @@ def _read_secret_file(path: Path) -> bytes:
     except OSError as error:
         raise SettingsError(f"cannot read the server secret {path}: {error.strerror}") from None
     if len(value) < 32:
-        raise SettingsError(f"the server secret in {path} is too short; delete it to make a new one")
+        raise SettingsError(
+            f"the server secret in {path} is too short; delete it to make a new one"
+        )
     return value.encode()

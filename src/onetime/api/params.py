@@ -26,7 +26,10 @@ async def read_params(request: Request) -> dict[str, Any]:
             form = await request.form()
         except Exception:
             raise InvalidInput("The form body could not be read.") from None
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        try:
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        finally:
+            await form.close()  # uploaded files are spooled to temporary files; release them
         return params
     body = await request.body()
     if not body.strip():
@@ -67,7 +70,9 @@ def parse_recipients(value: object) -> tuple[str, ...]:
         raise InvalidInput(f"At most {MAX_RECIPIENTS} recipients.", field="recipient")
     for address in addresses:
         local, at, domain = address.partition("@")
-        if not (at and local and "." in domain) or any(c.isspace() or c in "<>,;\"" for c in address):
+        if not (at and local and "." in domain) or any(
+            c.isspace() or c in '<>,;"' for c in address
+        ):
             raise InvalidInput("A recipient is not a valid email address.", field="recipient")
     return addresses
 

@@ -110,7 +110,9 @@ def v2_receipt_view(view: ReceiptView, base_url: str) -> dict[str, Any]:
     burn_path = f"/api/v2/receipt/{view.key}/burn"
     base = share_base(view, base_url)
     body.update(
-        secret_state=("new" if view.previewed is None else "previewed") if view.secret_key else None,
+        secret_state=("new" if view.previewed is None else "previewed")
+        if view.secret_key
+        else None,
         natural_expiration=natural_duration(view.ttl),
         expiration=view.secret_expires_at,
         expiration_in_seconds=view.secret_remaining,

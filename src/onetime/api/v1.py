@@ -30,7 +30,11 @@ async def authcheck(caller: AccountCaller) -> dict[str, str]:
 @router.post("/share", summary="Share a secret")
 @router.post("/create", summary="Share a secret (alias)")
 async def share(
-    request: Request, service: Service, caller: AnyCaller, client: ClientTag, settings: CurrentSettings
+    request: Request,
+    service: Service,
+    caller: AnyCaller,
+    client: ClientTag,
+    settings: CurrentSettings,
 ) -> dict[str, Any]:
     params = await read_params(request)
     created = await service.conceal(
@@ -49,7 +53,11 @@ async def share(
 
 @router.post("/generate", summary="Generate a password and share it")
 async def generate(
-    request: Request, service: Service, caller: AnyCaller, client: ClientTag, settings: CurrentSettings
+    request: Request,
+    service: Service,
+    caller: AnyCaller,
+    client: ClientTag,
+    settings: CurrentSettings,
 ) -> dict[str, Any]:
     params = await read_params(request)
     created = await service.generate(
@@ -102,5 +110,3 @@ async def burn(
     params = await read_params(request)
     view = await service.burn(key, text_param(params, "passphrase"), client)
     return {"state": v1_receipt(view, settings.base_url), "secret_shortkey": view.secret_shortid}
-
-

@@ -1,7 +1,5 @@
 """API v2: the JSON API integrations use today, and its /guest/ twin for anonymous callers."""
 
-
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -44,7 +42,9 @@ class CharacterSetsIn(Loose):
 
 class SecretFields(Loose):
     secret: str | None = Field(None, description="The text to share (conceal only).")
-    ttl: int | str | None = Field(None, description="Lifetime in seconds; clamped to the allowed range.")
+    ttl: int | str | None = Field(
+        None, description="Lifetime in seconds; clamped to the allowed range."
+    )
     passphrase: str | None = None
     recipient: str | list[str] | None = Field(None, description="Email recipients (accounts only).")
     share_domain: str | None = None
@@ -89,7 +89,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
 
     @router.post("/secret/conceal", summary="Share a secret")
     async def conceal(
-        body: CreateBody, service: Service, caller: CallerDep, client: ClientTag, settings: CurrentSettings
+        body: CreateBody,
+        service: Service,
+        caller: CallerDep,
+        client: ClientTag,
+        settings: CurrentSettings,
     ) -> dict[str, Any]:
         fields = body.secret
         created = await service.conceal(
@@ -107,7 +111,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
 
     @router.post("/secret/generate", summary="Generate a password and share it")
     async def generate(
-        body: CreateBody, service: Service, caller: CallerDep, client: ClientTag, settings: CurrentSettings
+        body: CreateBody,
+        service: Service,
+        caller: CallerDep,
+        client: ClientTag,
+        settings: CurrentSettings,
     ) -> dict[str, Any]:
         fields = body.secret
         sets = CharacterSets(**(fields.character_sets or CharacterSetsIn()).model_dump())
@@ -147,13 +155,21 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
     ) -> dict[str, Any]:
         if parse_flag(request.query_params.get("continue")):
             view = await service.reveal(key, request.query_params.get("passphrase"), client)
-            return {"success": True, "record": v2_secret(view), "details": reveal_details(view, True)}
+            return {
+                "success": True,
+                "record": v2_secret(view),
+                "details": reveal_details(view, True),
+            }
         view = await service.preview(key)
         return {"success": True, "record": v2_secret(view), "details": reveal_details(view, False)}
 
     @router.post("/secret/{key}/reveal", summary="Reveal a secret (it is gone afterwards)")
     async def reveal(
-        key: str, service: Service, caller: CallerDep, client: ClientTag, body: ContinueBody | None = None
+        key: str,
+        service: Service,
+        caller: CallerDep,
+        client: ClientTag,
+        body: ContinueBody | None = None,
     ) -> dict[str, Any]:
         view = await service.reveal(key, body.passphrase if body else None, client)
         return {"success": True, "record": v2_secret(view), "details": reveal_details(view, True)}
@@ -164,7 +180,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
             view = await service.secret_status(key)
         except NotFound:
             return {"success": True, "record": {"state": "unknown"}}
-        return {"success": True, "record": v2_secret(view), "details": {"current_expiration": view.remaining}}
+        return {
+            "success": True,
+            "record": v2_secret(view),
+            "details": {"current_expiration": view.remaining},
+        }
 
     @router.get("/receipt/{key}", summary="Read a receipt")
     @router.get("/private/{key}", include_in_schema=False)
@@ -221,5 +241,3 @@ def build_router() -> APIRouter:
     router.include_router(secret_routes(authenticate))
     router.include_router(secret_routes(guest), prefix="/guest", tags=["v2 guest"])
     return router
-
-

@@ -22,7 +22,13 @@ def log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "stream": "ext://sys.stderr",
+            }
+        },
         "loggers": {
             "onetime": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
@@ -52,10 +58,12 @@ def serve(
     """Run the service (SQLite under ./data unless ONETIME_STORE_URL says otherwise)."""
     if config is not None:
         os.environ["ONETIME_CONFIG"] = str(config)
-    # Links point at the address we serve unless the operator named the public host.
-    os.environ.setdefault("ONETIME_SITE_HOST", f"{host}:{port}")
     try:
         settings = load_settings()
+        if "site_host" not in settings.model_fields_set:
+            # Links point at the address we serve unless the operator named the public host.
+            os.environ["ONETIME_SITE_HOST"] = f"{host}:{port}"
+            settings = load_settings()
         preflight(settings)
     except (SettingsError, StoreURLError) as error:
         typer.echo(f"onetime: {error}", err=True)

@@ -73,7 +73,9 @@ class ServerKeys:
             return _hkdf(server_secret, b"onetime/server", name.encode(), 32)
 
         key_id = hashlib.sha256(b"onetime/key-id\x00" + server_secret).digest()[:_KEY_ID_BYTES]
-        return cls(key_id, purpose("content"), purpose("receipt"), purpose("check"), purpose("client"))
+        return cls(
+            key_id, purpose("content"), purpose("receipt"), purpose("check"), purpose("client")
+        )
 
 
 class Keyring:
@@ -153,7 +155,9 @@ def _read_header(envelope: bytes) -> _Header:
         if not (1 <= time_cost <= 16 and 8 <= memory_kib <= 1_048_576 and 1 <= parallelism <= 8):
             raise EnvelopeError("implausible key stretching parameters")
         params = Argon2Params(time_cost, memory_kib, parallelism)
-        return _Header(key_id, kdf, params, envelope[12 : 12 + _SALT_BYTES], envelope[: 12 + _SALT_BYTES])
+        return _Header(
+            key_id, kdf, params, envelope[12 : 12 + _SALT_BYTES], envelope[: 12 + _SALT_BYTES]
+        )
     raise EnvelopeError("unknown key stretching function")
 
 
@@ -210,21 +214,27 @@ def open_secret(
             raise WrongPassphrase("This secret needs its passphrase.")
         stretched = stretch_passphrase(passphrase, header.salt, header.params)
     try:
-        return _open(_content_key(keys, link_raw, record_id, stretched), header, record_id, envelope)
+        return _open(
+            _content_key(keys, link_raw, record_id, stretched), header, record_id, envelope
+        )
     except InvalidTag:
         if header.params is not None:
             raise WrongPassphrase("That passphrase does not open this secret.") from None
         raise EnvelopeError("the envelope does not open with this key") from None
 
 
-def seal_for_receipt(keyring: Keyring, receipt_raw: bytes, record_id: bytes, plaintext: bytes) -> bytes:
+def seal_for_receipt(
+    keyring: Keyring, receipt_raw: bytes, record_id: bytes, plaintext: bytes
+) -> bytes:
     """Encrypt data only the receipt holder may read (the share key, the memo)."""
     keys = keyring.current
     header = _pack_header(keys.key_id, None, b"")
     return _seal(_receipt_key(keys, receipt_raw, record_id), header, record_id, plaintext)
 
 
-def open_for_receipt(keyring: Keyring, receipt_raw: bytes, record_id: bytes, envelope: bytes) -> bytes:
+def open_for_receipt(
+    keyring: Keyring, receipt_raw: bytes, record_id: bytes, envelope: bytes
+) -> bytes:
     """Decrypt data sealed with `seal_for_receipt`."""
     header = _read_header(envelope)
     keys = keyring.by_id(header.key_id)

@@ -1,13 +1,13 @@
 """Every error the domain raises, so each surface can map them in one place.
 
-    OnetimeError
-     ├── NotFound           unknown, expired, already read or burned (indistinguishable on purpose)
-     ├── InvalidInput       a value a person sent cannot be used (names the field)
-     ├── WrongPassphrase    the passphrase did not open the secret; the secret is untouched
-     ├── Forbidden          the caller may not do this (carries a machine-readable code)
-     ├── Unauthorized       credentials were sent and are wrong
-     ├── RateLimited        too many attempts; says when to retry
-     └── StoreUnavailable   the store cannot be reached right now
+OnetimeError
+ ├── NotFound           unknown, expired, already read or burned (indistinguishable on purpose)
+ ├── InvalidInput       a value a person sent cannot be used (names the field)
+ ├── WrongPassphrase    the passphrase did not open the secret; the secret is untouched
+ ├── Forbidden          the caller may not do this (carries a machine-readable code)
+ ├── Unauthorized       credentials were sent and are wrong
+ ├── RateLimited        too many attempts; says when to retry
+ └── StoreUnavailable   the store cannot be reached right now
 """
 
 from __future__ import annotations

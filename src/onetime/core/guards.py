@@ -72,7 +72,9 @@ class Guards:
                 self._lock_key(sid, client), 1, rules.passphrase_lockout, now
             )
         if per_secret.value >= rules.passphrase_per_secret:
-            await self._store.set_counter(self._lock_key(sid, None), 1, rules.passphrase_lockout, now)
+            await self._store.set_counter(
+                self._lock_key(sid, None), 1, rules.passphrase_lockout, now
+            )
 
     @staticmethod
     def _guess_key(sid: bytes, client: str | None) -> str:

@@ -27,7 +27,7 @@ MAX_ACCEPTED_KEY_LENGTH = 128
 class KeyKind(StrEnum):
     """What a key opens. The kind is bound into the check, so keys cannot be swapped."""
 
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a key kind, not a password
     RECEIPT = "receipt"
 
 

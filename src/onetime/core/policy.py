@@ -56,11 +56,13 @@ class Limits:
             return None
         if len(passphrase) < self.passphrase_min:
             raise InvalidInput(
-                f"The passphrase must be at least {self.passphrase_min} characters.", field="passphrase"
+                f"The passphrase must be at least {self.passphrase_min} characters.",
+                field="passphrase",
             )
         if len(passphrase) > self.passphrase_max:
             raise InvalidInput(
-                f"The passphrase must be at most {self.passphrase_max} characters.", field="passphrase"
+                f"The passphrase must be at most {self.passphrase_max} characters.",
+                field="passphrase",
             )
         return passphrase
 

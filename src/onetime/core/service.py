@@ -90,20 +90,26 @@ class SecretService:
         ttl = self.limits.clamp_ttl(request.ttl, caller.has_account)
         share_domain = self._check_share_domain(request.share_domain)
         if request.recipients and not caller.has_account:
-            raise Forbidden("Sending a secret by email needs an account.", code="recipient_needs_account")
+            raise Forbidden(
+                "Sending a secret by email needs an account.", code="recipient_needs_account"
+            )
         await self.guards.count_creation(client)
 
         now = self.clock.now()
         secret_key, receipt_key = self.codec.new(KeyKind.SECRET), self.codec.new(KeyKind.RECEIPT)
         sid, rid = secret_key.storage_id, receipt_key.storage_id
         envelope = await self._slow(
-            lambda: crypto.seal_secret(self.keyring, secret_key.raw, sid, content, passphrase, self.argon2),
+            lambda: crypto.seal_secret(
+                self.keyring, secret_key.raw, sid, content, passphrase, self.argon2
+            ),
             uses_kdf=passphrase is not None,
         )
         sealed_share_key = crypto.seal_for_receipt(
             self.keyring, receipt_key.raw, rid, secret_key.text.encode()
         )
-        secret = StoredSecret(sid, rid, envelope, now, now + ttl, has_passphrase=passphrase is not None)
+        secret = StoredSecret(
+            sid, rid, envelope, now, now + ttl, has_passphrase=passphrase is not None
+        )
         receipt = StoredReceipt(
             rid=rid,
             sid=sid,
@@ -145,7 +151,9 @@ class SecretService:
     def _check_share_domain(self, share_domain: str) -> str:
         domain = share_domain.strip().lower()
         if domain and domain not in self.share_domains:
-            raise InvalidInput("That share domain is not configured on this service.", field="share_domain")
+            raise InvalidInput(
+                "That share domain is not configured on this service.", field="share_domain"
+            )
         return domain
 
     # -- the recipient's side -----------------------------------------------------------------
@@ -203,7 +211,9 @@ class SecretService:
             await self.guards.count_wrong_passphrase(sid, client)
             raise
         except crypto.EnvelopeError:
-            log.error("a stored secret could not be decrypted; is a previous server secret missing?")
+            log.error(
+                "a stored secret could not be decrypted; is a previous server secret missing?"
+            )
             raise NotFound(_NOT_FOUND) from None
         if not await self.store.claim_secret(sid, now):
             raise NotFound(_NOT_FOUND)
@@ -215,17 +225,30 @@ class SecretService:
     ) -> SecretView:
         await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
         try:
-            plaintext = crypto.open_secret(self.keyring, key.raw, secret.sid, secret.envelope, passphrase)
+            plaintext = crypto.open_secret(
+                self.keyring, key.raw, secret.sid, secret.envelope, passphrase
+            )
         except (crypto.EnvelopeError, WrongPassphrase):
-            log.error("a stored secret could not be decrypted; is a previous server secret missing?")
+            log.error(
+                "a stored secret could not be decrypted; is a previous server secret missing?"
+            )
             raise NotFound(_NOT_FOUND) from None
         return self._revealed_view(key, secret, plaintext, now)
 
-    def _revealed_view(self, key: LinkKey, secret: StoredSecret, plaintext: bytes, now: int) -> SecretView:
+    def _revealed_view(
+        self, key: LinkKey, secret: StoredSecret, plaintext: bytes, now: int
+    ) -> SecretView:
         view = self._secret_view(key.text, secret, now, "revealed")
         value = plaintext.decode("utf-8", errors="replace")
         return SecretView(
-            view.key, view.state, view.created, now, view.expires_at, view.has_passphrase, now, value
+            view.key,
+            view.state,
+            view.created,
+            now,
+            view.expires_at,
+            view.has_passphrase,
+            now,
+            value,
         )
 
     # -- the creator's side -------------------------------------------------------------------
@@ -277,7 +300,9 @@ class SecretService:
         link = self._parse(KeyKind.SECRET, secret_key_text)
         try:
             await self._slow(
-                lambda: crypto.open_secret(self.keyring, link.raw, secret.sid, secret.envelope, passphrase),
+                lambda: crypto.open_secret(
+                    self.keyring, link.raw, secret.sid, secret.envelope, passphrase
+                ),
                 uses_kdf=True,
             )
         except WrongPassphrase:
@@ -292,12 +317,18 @@ class SecretService:
         if stored is None:
             raise NotFound(_NO_RECEIPT)
         if stored.owner_id is not None and stored.owner_id != caller.account_id:
-            raise Forbidden("Only the account that made this receipt can change it.", code="not_owner")
+            raise Forbidden(
+                "Only the account that made this receipt can change it.", code="not_owner"
+            )
         if len(memo) > self.limits.memo_max_chars:
             raise InvalidInput(
                 f"The memo can be at most {self.limits.memo_max_chars} characters.", field="memo"
             )
-        sealed = crypto.seal_for_receipt(self.keyring, key.raw, stored.rid, memo.encode()) if memo else None
+        sealed = (
+            crypto.seal_for_receipt(self.keyring, key.raw, stored.rid, memo.encode())
+            if memo
+            else None
+        )
         await self.store.set_receipt_memo(stored.rid, sealed, now)
         return await self._load_receipt(key, now)
 
@@ -312,7 +343,13 @@ class SecretService:
     @staticmethod
     def _secret_view(key_text: str, secret: StoredSecret, now: int, state: str) -> SecretView:
         return SecretView(
-            key_text, state, secret.created, secret.created, secret.expires_at, secret.has_passphrase, now
+            key_text,
+            state,
+            secret.created,
+            secret.created,
+            secret.expires_at,
+            secret.has_passphrase,
+            now,
         )
 
     def _receipt_view(
@@ -324,9 +361,11 @@ class SecretService:
         now: int,
     ) -> ReceiptView:
         memo = self._open_receipt_text(key, stored.memo) if stored.memo else None
-        # The short id of the secret is shown even after it is gone; derive it from the share key
-        # while we still have it, otherwise from the stored id (which reveals nothing).
-        secret_shortid = secret_key[:8] if secret_key else stored.sid.hex()[:8]
+        # The short id of the secret (the first 8 characters of its key, as OTS shows it) stays
+        # visible after the secret is gone: the sealed share key outlives it in the receipt.
+        # Only if that cannot be opened, fall back to the stored id (which reveals nothing).
+        share_key = secret_key or self._open_receipt_text(key, stored.share_key)
+        secret_shortid = share_key[:8] if share_key else stored.sid.hex()[:8]
         return ReceiptView(
             key=key.text,
             secret_key=secret_key,

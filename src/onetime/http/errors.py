@@ -66,7 +66,11 @@ def problem_for(error: Exception) -> Problem:
         case RateLimited():
             return Problem(429, "rate_limited", error.message, retry_after=error.retry_after)
         case StoreUnavailable():
-            return Problem(503, "unavailable", "The service is temporarily unavailable. Please try again shortly.")
+            return Problem(
+                503,
+                "unavailable",
+                "The service is temporarily unavailable. Please try again shortly.",
+            )
         case RequestValidationError():
             return _validation_problem(error)
         case HTTPException():
@@ -116,7 +120,9 @@ def json_problem(problem: Problem, v1_key: str | None = None, legacy: bool = Fal
         if problem.error_type in ("not_found", "wrong_passphrase"):
             body = {"message": "Unknown secret", "secret_key": v1_key} if v1_key else body
         status = problem.status if problem.status in (413, 503) else 404
-        headers["X-OTS-Intended-Status"] = str(problem.status)
+        # OTS's intended statuses are 400, 401, 403, 404 and 429: input problems are all 400 there.
+        intended = 400 if problem.status in (415, 422) else problem.status
+        headers["X-OTS-Intended-Status"] = str(intended)
         return JSONResponse(body, status_code=status, headers=headers)
     body = {"error": problem.message, "error_type": problem.error_type}
     for name in ("field", "code", "retry_after"):

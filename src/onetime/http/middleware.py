@@ -40,14 +40,19 @@ class SecurityHeaders:
                     (b"x-frame-options", b"DENY"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                     (b"cross-origin-resource-policy", b"same-origin"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+                    (
+                        b"permissions-policy",
+                        b"camera=(), microphone=(), geolocation=(), interest-cohort=()",
+                    ),
                 ]
                 if b"cache-control" not in present:
                     # Static files are ours and public; everything else may show a secret or a link.
                     cache = b"public, max-age=3600" if static else b"no-store"
                     extra.append((b"cache-control", cache))
                 if self.hsts:
-                    extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+                    extra.append(
+                        (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+                    )
                 message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 
@@ -70,10 +75,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._too_large(scope, send)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await self._too_large(scope, send)
+                return
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -132,7 +136,16 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "(no route)"
             elapsed_ms = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %d %.1fms", scope["method"], template, status, elapsed_ms)
+            access_log.info(
+                "%s %s %d %.1fms", scope["method"], route_template(scope), status, elapsed_ms
+            )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched path with every parameter written as {name}: "/secret/{key}", never a key."""
+    if scope.get("route") is None:
+        return "(no route)"
+    segments = scope["path"].split("/")
+    by_value = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    return "/".join(f"{{{by_value[s]}}}" if s in by_value else s for s in segments)

@@ -60,13 +60,30 @@ CREATE TABLE IF NOT EXISTS counters (
 ) WITHOUT ROWID;
 """
 
-_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed"
+# Queries below are assembled only from these fixed column lists, never from input (hence S608).
+_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed"  # noqa: S105
 _RECEIPT_COLUMNS = "rid, sid, expires_at, static, state, updated, previewed, revealed, burned, memo"
+_INSERT_RECEIPT = f"INSERT INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES ({', '.join('?' * 11)})"  # noqa: S608
+_INSERT_SECRET = f"INSERT INTO secrets ({_SECRET_COLUMNS}) VALUES ({', '.join('?' * 7)})"  # noqa: S608
+_GET_SECRET = f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE sid = ? AND expires_at > ?"  # noqa: S608
+_TAKE_SECRET = (
+    "DELETE FROM secrets WHERE sid = ? AND expires_at > ? AND has_passphrase = 0 "  # noqa: S608
+    f"RETURNING {_SECRET_COLUMNS}"
+)
+_GET_RECEIPT = f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE rid = ? AND expires_at > ?"  # noqa: S608
+# One statement per state a receipt can advance to; the column is the state's timestamp.
+_ADVANCE_RECEIPT = {
+    state: f"UPDATE receipts SET state = ?, rank = ?, updated = ?, {column} = ? "  # noqa: S608
+    "WHERE rid = ? AND expires_at > ? AND rank < ?"
+    for state, column in STATE_TIMESTAMP.items()
+}
 
 
 def _secret(row: Any) -> StoredSecret:
     sid, rid, envelope, created, expires_at, has_passphrase, previewed = row
-    return StoredSecret(sid, rid, envelope, created, expires_at, bool(has_passphrase), bool(previewed))
+    return StoredSecret(
+        sid, rid, envelope, created, expires_at, bool(has_passphrase), bool(previewed)
+    )
 
 
 def _receipt(row: Any) -> StoredReceipt:
@@ -76,7 +93,9 @@ def _receipt(row: Any) -> StoredReceipt:
 class SqliteStore:
     """A `Store` on one SQLite file."""
 
-    def __init__(self, path: Path, counters_dir: Path | None = None, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, path: Path, counters_dir: Path | None = None, busy_timeout_ms: int = 5000
+    ) -> None:
         self.path = path
         self.counters_path = self._counters_path(path, counters_dir)
         self._busy_timeout_ms = busy_timeout_ms
@@ -112,7 +131,9 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect(str(self.path), _SCHEMA)
         except (OSError, sqlite3.Error) as error:
-            raise StoreUnavailable(f"cannot open the SQLite store at {self.path}: {error}") from None
+            raise StoreUnavailable(
+                f"cannot open the SQLite store at {self.path}: {error}"
+            ) from None
         try:
             self._counters = self._connect(self.counters_path, _COUNTER_SCHEMA)
         except sqlite3.Error:
@@ -164,7 +185,7 @@ class SqliteStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    f"INSERT INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    _INSERT_RECEIPT,
                     (
                         receipt.rid, receipt.sid, receipt.expires_at, pack_receipt_static(receipt),
                         receipt.state.value, receipt.updated, receipt.previewed, receipt.revealed,
@@ -172,7 +193,7 @@ class SqliteStore:
                     ),
                 )  # fmt: skip
                 db.execute(
-                    f"INSERT INTO secrets ({_SECRET_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                    _INSERT_SECRET,
                     (
                         secret.sid, secret.rid, secret.envelope, secret.created,
                         secret.expires_at, int(secret.has_passphrase), int(secret.previewed),
@@ -186,16 +207,11 @@ class SqliteStore:
         await self._run(write)
 
     async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
-        query = f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE sid = ? AND expires_at > ?"
-        row = await self._run(lambda: self.db.execute(query, (sid, now)).fetchone())
+        row = await self._run(lambda: self.db.execute(_GET_SECRET, (sid, now)).fetchone())
         return _secret(row) if row else None
 
     async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
-        query = (
-            "DELETE FROM secrets WHERE sid = ? AND expires_at > ? AND has_passphrase = 0 "
-            f"RETURNING {_SECRET_COLUMNS}"
-        )
-        row = await self._run(lambda: self.db.execute(query, (sid, now)).fetchone())
+        row = await self._run(lambda: self.db.execute(_TAKE_SECRET, (sid, now)).fetchone())
         return _secret(row) if row else None
 
     async def claim_secret(self, sid: bytes, now: int) -> bool:
@@ -207,17 +223,12 @@ class SqliteStore:
         await self._run(lambda: self.db.execute(query, (sid, now)))
 
     async def get_receipt(self, rid: bytes, now: int) -> StoredReceipt | None:
-        query = f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE rid = ? AND expires_at > ?"
-        row = await self._run(lambda: self.db.execute(query, (rid, now)).fetchone())
+        row = await self._run(lambda: self.db.execute(_GET_RECEIPT, (rid, now)).fetchone())
         return _receipt(row) if row else None
 
     async def advance_receipt(self, rid: bytes, state: ReceiptState, now: int) -> bool:
-        column = STATE_TIMESTAMP[state]  # a fixed column name from our own table, never input
-        query = (
-            f"UPDATE receipts SET state = ?, rank = ?, updated = ?, {column} = ? "  # noqa: S608
-            "WHERE rid = ? AND expires_at > ? AND rank < ?"
-        )
         params = (state.value, state.rank, now, now, rid, now, state.rank)
+        query = _ADVANCE_RECEIPT[state]
         return await self._run(lambda: self.db.execute(query, params).rowcount == 1)
 
     async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:

@@ -1,0 +1,72 @@
+"""Link keys: shape, checks, kinds, rotation, storage ids."""
+
+import pytest
+
+from onetime.core.identifiers import (
+    KEY_LENGTH,
+    KeyCodec,
+    KeyKind,
+    decode_base36,
+    encode_base36,
+    storage_id,
+)
+
+CURRENT, PREVIOUS = b"c" * 32, b"p" * 32
+
+
+def test_new_keys_are_62_lowercase_base36_characters() -> None:
+    codec = KeyCodec([CURRENT])
+    keys = {codec.new(KeyKind.SECRET).text for _ in range(200)}
+    assert len(keys) == 200
+    for text in keys:
+        assert len(text) == KEY_LENGTH
+        assert set(text) <= set("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def test_a_key_parses_back_to_its_random_part() -> None:
+    codec = KeyCodec([CURRENT])
+    key = codec.new(KeyKind.RECEIPT)
+    parsed = codec.parse(KeyKind.RECEIPT, key.text.upper())
+    assert parsed is not None
+    assert parsed.raw == key.raw
+    assert parsed.storage_id == key.storage_id
+
+
+def test_a_key_of_one_kind_is_not_a_key_of_the_other() -> None:
+    codec = KeyCodec([CURRENT])
+    key = codec.new(KeyKind.SECRET)
+    assert codec.parse(KeyKind.RECEIPT, key.text) is None
+
+
+def test_a_mistyped_key_is_rejected_by_its_check() -> None:
+    codec = KeyCodec([CURRENT])
+    text = codec.new(KeyKind.SECRET).text
+    for position in (0, 30, 61):
+        swapped = "1" if text[position] != "1" else "2"
+        typo = text[:position] + swapped + text[position + 1 :]
+        assert codec.parse(KeyKind.SECRET, typo) is None
+
+
+@pytest.mark.parametrize("text", ["", "abc", "x" * 31, "!" * 62, "z" * 62, "k" * 500])
+def test_garbage_is_not_a_key(text: str) -> None:
+    assert KeyCodec([CURRENT]).parse(KeyKind.SECRET, text) is None
+
+
+def test_keys_from_before_a_rotation_still_parse() -> None:
+    old_key = KeyCodec([PREVIOUS]).new(KeyKind.SECRET)
+    assert KeyCodec([CURRENT]).parse(KeyKind.SECRET, old_key.text) is None
+    assert KeyCodec([CURRENT, PREVIOUS]).parse(KeyKind.SECRET, old_key.text) is not None
+
+
+def test_storage_ids_differ_by_kind_and_do_not_contain_the_key() -> None:
+    raw = bytes(range(32))
+    secret_id, receipt_id = storage_id(KeyKind.SECRET, raw), storage_id(KeyKind.RECEIPT, raw)
+    assert secret_id != receipt_id
+    assert raw not in secret_id and len(secret_id) == 32
+
+
+def test_base36_round_trip_keeps_leading_zero_bytes() -> None:
+    data = b"\x00\x00\x01" + b"\xff" * 37
+    text = encode_base36(data, KEY_LENGTH)
+    assert decode_base36(text, 40) == data
+    assert decode_base36("z" * 63, 40) is None

@@ -1,0 +1,182 @@
+"""The Store contract (onetime/store/base.py), run against every backend.
+
+Each backend is a parameter of the `store` fixture; issue 3 adds Redis and Redis Cluster.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from onetime.core.errors import StoreUnavailable
+from onetime.core.records import ReceiptState, SecretKind, StoredReceipt, StoredSecret
+from onetime.store.base import Store
+from onetime.store.sqlite import SqliteStore
+
+NOW = 1_700_000_000
+StoreMaker = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture(params=["sqlite"])
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    """Opens stores of one backend that all share the same data (like several processes would)."""
+    opened: list[Store] = []
+
+    async def make() -> Store:
+        store: Store = SqliteStore(tmp_path / "store.sqlite3", counters_dir=tmp_path)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(make_store: StoreMaker) -> Store:
+    return await make_store()
+
+
+def records(n: int = 0, ttl: int = 3600, passphrase: bool = False) -> tuple[StoredSecret, StoredReceipt]:
+    sid, rid = os.urandom(32), os.urandom(32)
+    secret = StoredSecret(sid, rid, b"envelope-%d" % n, NOW, NOW + ttl, has_passphrase=passphrase)
+    receipt = StoredReceipt(
+        rid=rid, sid=sid, owner_id=None, kind=SecretKind.CONCEAL, ttl=ttl, created=NOW,
+        secret_expires_at=NOW + ttl, expires_at=NOW + 2 * ttl, has_passphrase=passphrase,
+        share_domain="", recipients=("al***@e***.com",), share_key=b"sealed", updated=NOW,
+    )  # fmt: skip
+    return secret, receipt
+
+
+async def test_created_records_read_back_unchanged(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt)
+    assert await store.get_secret(secret.sid, NOW) == secret
+    assert await store.get_receipt(receipt.rid, NOW) == receipt
+
+
+async def test_expired_records_do_not_exist(store: Store) -> None:
+    secret, receipt = records(ttl=60)
+    await store.create(secret, receipt)
+    assert await store.get_secret(secret.sid, NOW + 60) is None
+    assert await store.take_secret(secret.sid, NOW + 60) is None
+    assert not await store.claim_secret(secret.sid, NOW + 60)
+    assert await store.get_receipt(receipt.rid, NOW + 119) is not None
+    assert await store.get_receipt(receipt.rid, NOW + 120) is None
+    assert not await store.advance_receipt(receipt.rid, ReceiptState.REVEALED, NOW + 120)
+
+
+async def test_take_returns_the_secret_once(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt)
+    assert await store.take_secret(secret.sid, NOW) == secret
+    assert await store.take_secret(secret.sid, NOW) is None
+    assert await store.get_secret(secret.sid, NOW) is None
+
+
+async def test_take_leaves_a_passphrase_secret_alone(store: Store) -> None:
+    secret, receipt = records(passphrase=True)
+    await store.create(secret, receipt)
+    assert await store.take_secret(secret.sid, NOW) is None
+    assert await store.get_secret(secret.sid, NOW) == secret
+
+
+async def test_claim_is_true_for_exactly_one_caller(make_store: StoreMaker) -> None:
+    stores = [await make_store() for _ in range(3)]
+    secret, receipt = records(passphrase=True)
+    await stores[0].create(secret, receipt)
+    results = await asyncio.gather(*(s.claim_secret(secret.sid, NOW) for s in stores * 10))
+    assert results.count(True) == 1
+
+
+async def test_concurrent_takes_from_several_connections_yield_one_record(make_store: StoreMaker) -> None:
+    stores = [await make_store() for _ in range(4)]
+    secret, receipt = records()
+    await stores[0].create(secret, receipt)
+    results = await asyncio.gather(*(s.take_secret(secret.sid, NOW) for s in stores * 25))
+    assert [r for r in results if r is not None] == [secret]
+
+
+async def test_preview_mark_is_kept(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt)
+    await store.mark_secret_previewed(secret.sid, NOW)
+    stored = await store.get_secret(secret.sid, NOW)
+    assert stored is not None and stored.previewed
+    await store.mark_secret_previewed(os.urandom(32), NOW)  # a missing secret is not an error
+
+
+async def test_receipts_only_move_forward(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt)
+    assert await store.advance_receipt(receipt.rid, ReceiptState.PREVIEWED, NOW + 1)
+    assert await store.advance_receipt(receipt.rid, ReceiptState.REVEALED, NOW + 2)
+    assert not await store.advance_receipt(receipt.rid, ReceiptState.PREVIEWED, NOW + 3)
+    assert not await store.advance_receipt(receipt.rid, ReceiptState.BURNED, NOW + 4)
+    stored = await store.get_receipt(receipt.rid, NOW + 5)
+    assert stored is not None
+    assert (stored.state, stored.previewed, stored.revealed, stored.burned) == (
+        ReceiptState.REVEALED, NOW + 1, NOW + 2, None,
+    )  # fmt: skip
+    assert stored.updated == NOW + 2
+
+
+async def test_memo_is_replaced_and_cleared(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt)
+    assert await store.set_receipt_memo(receipt.rid, b"sealed memo", NOW + 1)
+    stored = await store.get_receipt(receipt.rid, NOW + 1)
+    assert stored is not None and stored.memo == b"sealed memo"
+    assert await store.set_receipt_memo(receipt.rid, None, NOW + 2)
+    stored = await store.get_receipt(receipt.rid, NOW + 2)
+    assert stored is not None and stored.memo is None
+    assert not await store.set_receipt_memo(os.urandom(32), b"x", NOW)
+
+
+async def test_counters_count_within_a_window_then_restart(store: Store) -> None:
+    assert (await store.hit_counter("c", 60, NOW)).value == 1
+    second = await store.hit_counter("c", 60, NOW + 30)
+    assert (second.value, second.expires_at) == (2, NOW + 60)
+    assert await store.read_counter("c", NOW + 59) == second
+    assert await store.read_counter("c", NOW + 60) is None
+    assert (await store.hit_counter("c", 60, NOW + 60)).value == 1
+
+
+async def test_counters_are_shared_between_connections(make_store: StoreMaker) -> None:
+    first, second = await make_store(), await make_store()
+    await asyncio.gather(*(s.hit_counter("shared", 60, NOW) for s in (first, second) * 10))
+    counter = await first.read_counter("shared", NOW)
+    assert counter is not None and counter.value == 20
+
+
+async def test_set_counter_holds_for_its_time(store: Store) -> None:
+    await store.set_counter("lock", 1, 1800, NOW)
+    assert await store.read_counter("lock", NOW + 1799) is not None
+    assert await store.read_counter("lock", NOW + 1800) is None
+
+
+async def test_sweep_removes_only_expired_records(store: Store) -> None:
+    short, short_receipt = records(ttl=60)
+    long, long_receipt = records(ttl=3600)
+    await store.create(short, short_receipt)
+    await store.create(long, long_receipt)
+    assert await store.sweep(NOW + 60) == 1
+    assert await store.sweep(NOW + 120) == 1
+    assert await store.get_secret(long.sid, NOW) == long
+
+
+async def test_ping_answers_when_open(store: Store) -> None:
+    await store.ping()
+
+
+async def test_a_store_that_cannot_be_opened_says_where_and_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a directory should be")
+    store = SqliteStore(blocker / "onetime.sqlite3")
+    with pytest.raises(StoreUnavailable) as caught:
+        await store.open()
+    assert str(blocker) in caught.value.message
+    await store.close()

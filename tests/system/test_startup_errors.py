@@ -1,0 +1,62 @@
+"""`onetime serve` refuses to start with one clear line, never a traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def serve(tmp_path: Path, **env_overrides: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONETIME_")}
+    env.update({"ONETIME_DATA_DIR": str(tmp_path / "data"), **env_overrides})
+    return subprocess.run(
+        [sys.executable, "-m", "onetime", "serve", "--port", "1"],
+        env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def assert_one_line(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for text in expected:
+        assert text in lines[0]
+
+
+def test_a_store_that_cannot_be_opened_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    url = f"sqlite:///{blocker}/onetime.sqlite3"
+    result = serve(tmp_path, ONETIME_STORE_URL=url, ONETIME_SECRET="s" * 40)
+    assert_one_line(result, str(blocker), "cannot open the SQLite store")
+
+
+def test_production_without_a_server_secret_refuses_to_start(tmp_path: Path) -> None:
+    result = serve(tmp_path, ONETIME_ENV="production")
+    assert_one_line(result, "ONETIME_SECRET is not set")
+    assert not (tmp_path / "data" / "server-secret").exists()
+
+
+def test_an_unknown_store_scheme_is_named(tmp_path: Path) -> None:
+    result = serve(tmp_path, ONETIME_STORE_URL="mongodb://x", ONETIME_SECRET="s" * 40)
+    assert_one_line(result, "mongodb")
+
+
+def test_a_setting_of_the_wrong_type_names_the_variable(tmp_path: Path) -> None:
+    result = serve(tmp_path, ONETIME_TTL_MIN="soon")
+    assert_one_line(result, "ONETIME_TTL_MIN")
+
+
+def test_development_creates_a_server_secret_once(tmp_path: Path) -> None:
+    from onetime.settings import load_settings, server_secret
+
+    settings = load_settings(data_dir=tmp_path / "dev")
+    first = server_secret(settings)
+    assert server_secret(settings) == first
+    secret_file = tmp_path / "dev" / "server-secret"
+    assert secret_file.stat().st_mode & 0o077 == 0
