@@ -62,7 +62,8 @@ def test_storage_ids_differ_by_kind_and_do_not_contain_the_key() -> None:
     raw = bytes(range(32))
     secret_id, receipt_id = storage_id(KeyKind.SECRET, raw), storage_id(KeyKind.RECEIPT, raw)
     assert secret_id != receipt_id
-    assert raw not in secret_id and len(secret_id) == 32
+    assert raw not in secret_id
+    assert len(secret_id) == 32
 
 
 def test_base36_round_trip_keeps_leading_zero_bytes() -> None:

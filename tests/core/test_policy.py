@@ -26,7 +26,18 @@ def test_the_hard_cap_wins_over_plan_maximums() -> None:
     assert Limits(ttl_cap=DAY).clamp_ttl(7 * DAY, has_account=True) == DAY
 
 
-@pytest.mark.parametrize(("value", "expected"), [("3600", 3600), (3600, 3600), (60.0, 60), ("", None), (None, None), (" 120 ", 120), ("-1", -1)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3600", 3600),
+        (3600, 3600),
+        (60.0, 60),
+        ("", None),
+        (None, None),
+        (" 120 ", 120),
+        ("-1", -1),
+    ],
+)
 def test_ttl_parses_numbers_and_digit_strings(value: object, expected: int | None) -> None:
     assert parse_ttl(value) == expected
 
@@ -67,6 +78,9 @@ def test_durations_read_naturally() -> None:
 
 
 def test_flags_and_masks() -> None:
-    assert parse_flag("true") and parse_flag(True) and parse_flag("1")
-    assert not parse_flag("false") and not parse_flag(None)
+    assert parse_flag("true")
+    assert parse_flag(True)
+    assert parse_flag("1")
+    assert not parse_flag("false")
+    assert not parse_flag(None)
     assert mask_email("alice@example.com") == "al***@e***.com"

@@ -40,7 +40,9 @@ async def store(make_store: StoreMaker) -> Store:
     return await make_store()
 
 
-def records(n: int = 0, ttl: int = 3600, passphrase: bool = False) -> tuple[StoredSecret, StoredReceipt]:
+def records(
+    n: int = 0, ttl: int = 3600, passphrase: bool = False
+) -> tuple[StoredSecret, StoredReceipt]:
     sid, rid = os.urandom(32), os.urandom(32)
     secret = StoredSecret(sid, rid, b"envelope-%d" % n, NOW, NOW + ttl, has_passphrase=passphrase)
     receipt = StoredReceipt(
@@ -92,7 +94,9 @@ async def test_claim_is_true_for_exactly_one_caller(make_store: StoreMaker) -> N
     assert results.count(True) == 1
 
 
-async def test_concurrent_takes_from_several_connections_yield_one_record(make_store: StoreMaker) -> None:
+async def test_concurrent_takes_from_several_connections_yield_one_record(
+    make_store: StoreMaker,
+) -> None:
     stores = [await make_store() for _ in range(4)]
     secret, receipt = records()
     await stores[0].create(secret, receipt)
@@ -105,7 +109,8 @@ async def test_preview_mark_is_kept(store: Store) -> None:
     await store.create(secret, receipt)
     await store.mark_secret_previewed(secret.sid, NOW)
     stored = await store.get_secret(secret.sid, NOW)
-    assert stored is not None and stored.previewed
+    assert stored is not None
+    assert stored.previewed
     await store.mark_secret_previewed(os.urandom(32), NOW)  # a missing secret is not an error
 
 
@@ -129,10 +134,12 @@ async def test_memo_is_replaced_and_cleared(store: Store) -> None:
     await store.create(secret, receipt)
     assert await store.set_receipt_memo(receipt.rid, b"sealed memo", NOW + 1)
     stored = await store.get_receipt(receipt.rid, NOW + 1)
-    assert stored is not None and stored.memo == b"sealed memo"
+    assert stored is not None
+    assert stored.memo == b"sealed memo"
     assert await store.set_receipt_memo(receipt.rid, None, NOW + 2)
     stored = await store.get_receipt(receipt.rid, NOW + 2)
-    assert stored is not None and stored.memo is None
+    assert stored is not None
+    assert stored.memo is None
     assert not await store.set_receipt_memo(os.urandom(32), b"x", NOW)
 
 
@@ -149,7 +156,8 @@ async def test_counters_are_shared_between_connections(make_store: StoreMaker) -
     first, second = await make_store(), await make_store()
     await asyncio.gather(*(s.hit_counter("shared", 60, NOW) for s in (first, second) * 10))
     counter = await first.read_counter("shared", NOW)
-    assert counter is not None and counter.value == 20
+    assert counter is not None
+    assert counter.value == 20
 
 
 async def test_set_counter_holds_for_its_time(store: Store) -> None:

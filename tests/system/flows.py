@@ -36,7 +36,9 @@ def run_all_flows(base_url: str, tag: str) -> Traces:
         traces.contents.append(content)
         traces.passphrases.append(passphrase)
         traces.keys += [secret_key, receipt_key]
-        wrong = http.post(f"/api/v2/secret/{secret_key}/reveal", json={"passphrase": "wrong-guess-1"})
+        wrong = http.post(
+            f"/api/v2/secret/{secret_key}/reveal", json={"passphrase": "wrong-guess-1"}
+        )
         assert wrong.status_code == 422
         http.get(f"/secret/{secret_key}")  # preview page
         http.get(f"/api/v2/receipt/{receipt_key}")
@@ -46,16 +48,20 @@ def run_all_flows(base_url: str, tag: str) -> Traces:
         # left unread, and burned
         for left in ("unread", "burned"):
             content = f"v2-content-{tag}-{left}"
-            record = http.post("/api/v2/secret/conceal", json={"secret": {"secret": content}}).json()[
-                "record"
-            ]
+            record = http.post(
+                "/api/v2/secret/conceal", json={"secret": {"secret": content}}
+            ).json()["record"]
             traces.contents.append(content)
             traces.keys += [record["secret"]["key"], record["receipt"]["key"]]
             if left == "burned":
-                http.post(f"/api/v2/receipt/{record['receipt']['key']}/burn", json={"continue": True})
+                http.post(
+                    f"/api/v2/receipt/{record['receipt']['key']}/burn", json={"continue": True}
+                )
 
         # generated password
-        record = http.post("/api/v2/secret/generate", json={"secret": {"length": 24}}).json()["record"]
+        record = http.post("/api/v2/secret/generate", json={"secret": {"length": 24}}).json()[
+            "record"
+        ]
         traces.contents.append(record["secret"]["secret_value"])
         traces.keys += [record["secret"]["key"], record["receipt"]["key"]]
 

@@ -41,7 +41,9 @@ async def test_100_concurrent_passphrase_reveals_yield_one_value(two_workers: Li
     async with httpx.AsyncClient(base_url=two_workers.url) as http:
         created = await http.post("/api/v2/secret/conceal", json=body)
     key = created.json()["record"]["secret"]["key"]
-    answers = await _race(two_workers.url, f"/api/v2/secret/{key}/reveal", {"passphrase": "correct horse"}, 100)
+    answers = await _race(
+        two_workers.url, f"/api/v2/secret/{key}/reveal", {"passphrase": "correct horse"}, 100
+    )
     values = [a.json()["record"]["secret_value"] for a in answers if a.status_code == 200]
     assert values == ["guarded"]
 
@@ -50,5 +52,9 @@ async def test_both_workers_served_requests(two_workers: LiveServer) -> None:
     # The race above only proves something if more than one process took part.
     async with httpx.AsyncClient(base_url=two_workers.url) as http:
         await asyncio.gather(*(http.get("/api/v2/status") for _ in range(50)))
-    pids = {line.split("[")[1].split("]")[0] for line in two_workers.logs().splitlines() if "Started server process" in line}
+    pids = {
+        line.split("[")[1].split("]")[0]
+        for line in two_workers.logs().splitlines()
+        if "Started server process" in line
+    }
     assert len(pids) == 2

@@ -19,7 +19,8 @@ def test_store_files_hold_no_content_keys_passphrases_or_addresses(live_server: 
     counters = live_server.data_dir.parent / "counters"
     files = _files_under(live_server.data_dir, counters)
     names = {p.name for p in files}
-    assert "onetime.sqlite3" in names and "onetime.sqlite3-wal" in names  # the scan saw the WAL
+    assert "onetime.sqlite3" in names
+    assert "onetime.sqlite3-wal" in names
     needles = [n.encode() for n in traces.needles()] + [b"127.0.0.1"]
     for path in files:
         raw = path.read_bytes()
@@ -35,4 +36,6 @@ def test_logs_hold_no_content_keys_passphrases_or_client_addresses(live_server: 
         assert needle not in logs
     # The only address in the logs is the one the server listens on, at start-up.
     address_lines = [line for line in logs.splitlines() if "127.0.0.1" in line]
-    assert all("running on" in line or "serving on" in line for line in address_lines), address_lines
+    assert all("running on" in line or "serving on" in line for line in address_lines), (
+        address_lines
+    )

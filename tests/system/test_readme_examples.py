@@ -49,7 +49,8 @@ def test_the_readme_has_the_three_api_examples() -> None:
 
 def test_v1_share_example(live_server: LiveServer) -> None:
     (answer,) = json_lines(run(api_examples()[0], live_server))
-    assert answer["state"] == "new" and answer["ttl"] == 3600
+    assert answer["state"] == "new"
+    assert answer["ttl"] == 3600
     assert len(str(answer["secret_key"])) == 62
 
 

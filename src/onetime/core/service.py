@@ -175,14 +175,15 @@ class SecretService:
 
     async def preview(self, key_text: str) -> SecretView:
         """The share page was opened: note it (the receipt shows it) but consume nothing."""
-        view = await self.secret_status(key_text)
         key = self._parse(KeyKind.SECRET, key_text)
-        if view.state == "new":
-            secret = await self.store.get_secret(key.storage_id, view.now)
-            if secret is not None:
-                await self.store.mark_secret_previewed(key.storage_id, view.now)
-                await self.store.advance_receipt(secret.rid, ReceiptState.PREVIEWED, view.now)
-        return view
+        now = self.clock.now()
+        secret = await self.store.get_secret(key.storage_id, now)
+        if secret is None:
+            raise NotFound(_NOT_FOUND)
+        if not secret.previewed:
+            await self.store.mark_secret_previewed(key.storage_id, now)
+            await self.store.advance_receipt(secret.rid, ReceiptState.PREVIEWED, now)
+        return self._secret_view(key.text, secret, now, "previewed")
 
     async def reveal(self, key_text: str, passphrase: str | None, client: str) -> SecretView:
         """Return the secret's content to exactly one caller, and forget it.
