@@ -30,6 +30,14 @@ def open_store(url: str, counters_dir: Path | None = None) -> Store:
         from onetime.store.sqlite import SqliteStore
 
         return SqliteStore(sqlite_path(url), counters_dir=counters_dir)
+    if scheme.split("+")[0] in ("redis", "rediss", "unix"):
+        from onetime.store.redis import RedisStore, RedisURLError
+
+        try:
+            return RedisStore(url)
+        except RedisURLError as error:
+            raise StoreURLError(str(error)) from None
     raise StoreURLError(
-        f"unsupported store URL scheme {scheme!r}: use sqlite:///path (Redis arrives with issue 3)"
+        f"unsupported store URL scheme {scheme!r}: use sqlite:///path, redis://host:port/db, "
+        "rediss://…, unix:///path, redis+sentinel://host:port/service or redis+cluster://host:port"
     )

@@ -1,0 +1,306 @@
+"""The Redis/Valkey store: a single server, Sentinel, or Cluster, through redis-py's asyncio client.
+
+Key layout (every key starts with the prefix, `onetime:` by default):
+
+    {prefix}s:{sid hex}   hash   a secret: p (passphrase 0/1), v (previewed 0/1), c (created),
+                                 x (expires at), r (receipt id), e (envelope)      TTL = lifetime
+    {prefix}r:{rid hex}   hash   a receipt: sid, x, static, state, rank, updated,
+                                 previewed, revealed, burned, memo                 TTL = twice the lifetime
+    {prefix}c:{name}      hash   a counter: n (value), x (window end)             TTL = window
+
+Every operation is one command or one Lua script on one key (see redis_scripts.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.sentinel import Sentinel
+
+from onetime.core.errors import StoreUnavailable
+from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
+from onetime.store import redis_scripts as scripts
+from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
+
+log = logging.getLogger("onetime.store.redis")
+_UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+_OUR_PARAMS = ("prefix", "timeout")
+
+
+class RedisURLError(ValueError):
+    """The Redis URL cannot be used; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedisTarget:
+    """What a store URL names: the kind of deployment, where it is, and our own options."""
+
+    kind: str  # "single", "cluster" or "sentinel"
+    url: str  # for "single": the URL redis-py understands
+    nodes: tuple[tuple[str, int], ...] = ()
+    service: str = ""
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    prefix: str = "onetime:"
+    timeout: float = 1.0
+
+
+def parse_redis_url(url: str) -> RedisTarget:
+    """Read `redis://`, `rediss://`, `unix://`, `redis+sentinel://` and `redis+cluster://` URLs.
+
+    Our options ride in the query string: `prefix` (key prefix) and `timeout` (seconds).
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    prefix = query.pop("prefix", "onetime:")
+    try:
+        timeout = float(query.pop("timeout", "1.0"))
+    except ValueError:
+        raise RedisURLError("the timeout in the Redis URL must be a number of seconds") from None
+    scheme = parts.scheme
+    if scheme in ("redis", "rediss", "unix"):
+        plain = urlunsplit(parts._replace(query=urlencode(query)))
+        return RedisTarget("single", plain, prefix=prefix, timeout=timeout)
+    if scheme not in ("redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"):
+        raise RedisURLError(f"unsupported Redis URL scheme {scheme!r}")
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    nodes = tuple(_host_port(item) for item in hosts.split(",") if item)
+    if not nodes:
+        raise RedisURLError("the Redis URL names no host")
+    path = [p for p in parts.path.split("/") if p]
+    common = {
+        "nodes": nodes,
+        "username": unquote(username) or None,
+        "password": unquote(password) or None,
+        "tls": scheme.startswith("rediss"),
+        "prefix": prefix,
+        "timeout": timeout,
+    }
+    if scheme.endswith("+cluster"):
+        return RedisTarget("cluster", url, **common)  # type: ignore[arg-type]
+    if not path:
+        raise RedisURLError(
+            "a Sentinel URL names its service: redis+sentinel://host:26379/mymaster"
+        )
+    db = int(path[1]) if len(path) > 1 and path[1].isdigit() else 0
+    return RedisTarget("sentinel", url, service=path[0], db=db, **common)  # type: ignore[arg-type]
+
+
+def _host_port(item: str) -> tuple[str, int]:
+    host, _, port = item.rpartition(":")
+    if not host or not port.isdigit():
+        raise RedisURLError(f"{item!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def _connect(target: RedisTarget) -> Any:
+    options: dict[str, Any] = {
+        "socket_timeout": target.timeout,
+        "socket_connect_timeout": target.timeout,
+        "decode_responses": False,
+    }
+    if target.kind == "single":
+        return Redis.from_url(target.url, **options)
+    options.update(username=target.username, password=target.password, ssl=target.tls)
+    if target.kind == "cluster":
+        nodes = [ClusterNode(host, port) for host, port in target.nodes]
+        return RedisCluster(startup_nodes=nodes, **options)
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves this one untyped
+        list(target.nodes), sentinel_kwargs={"socket_timeout": target.timeout}
+    )
+    return sentinel.master_for(target.service, db=target.db, **options)
+
+
+def _fields(raw: Any) -> dict[bytes, bytes]:
+    """HGETALL answers a dict; a Lua script answers a flat list. Accept both."""
+    if isinstance(raw, dict):
+        return cast(dict[bytes, bytes], raw)
+    items = list(raw)
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def _int_or_none(value: bytes | None) -> int | None:
+    return int(value) if value else None
+
+
+class RedisStore:
+    """A `Store` on Redis or Valkey."""
+
+    def __init__(self, url: str) -> None:
+        self.target = parse_redis_url(url)
+        self.prefix = self.target.prefix.encode()
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise StoreUnavailable("the Redis store is not open")
+        return self._client
+
+    async def _call(self, awaitable: Awaitable[Any]) -> Any:
+        try:
+            return await awaitable
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(f"Redis is unreachable: {error}") from None
+        except redis_errors.RedisError as error:
+            raise StoreUnavailable(f"Redis failed: {error}") from None
+
+    async def _script(self, source: str, key: bytes, *args: Any) -> Any:
+        return await self._call(self.client.eval(source, 1, key, *args))
+
+    def _secret_key(self, sid: bytes) -> bytes:
+        return self.prefix + b"s:" + sid.hex().encode()
+
+    def _receipt_key(self, rid: bytes) -> bytes:
+        return self.prefix + b"r:" + rid.hex().encode()
+
+    def _counter_key(self, name: str) -> bytes:
+        return self.prefix + b"c:" + name.encode()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            self._client = _connect(self.target)
+        except (redis_errors.RedisError, ValueError) as error:
+            raise StoreUnavailable(f"cannot use the Redis store: {error}") from None
+        where = (
+            ", ".join(f"{h}:{p}" for h, p in self.target.nodes) or self.target.url.split("@")[-1]
+        )
+        try:
+            await self.ping()
+        except StoreUnavailable as error:
+            await self.close()
+            raise StoreUnavailable(f"cannot reach Redis at {where}: {error.message}") from None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            try:
+                await client.aclose()
+            except (*_UNAVAILABLE, redis_errors.RedisError):
+                pass
+
+    async def ping(self) -> None:
+        await self._call(self.client.ping())
+
+    # -- secrets and receipts -----------------------------------------------------------------
+
+    async def create(self, secret: StoredSecret, receipt: StoredReceipt) -> None:
+        now = secret.created
+        receipt_key = self._receipt_key(receipt.rid)
+        receipt_fields: dict[str, Any] = {
+            "sid": receipt.sid,
+            "x": receipt.expires_at,
+            "static": pack_receipt_static(receipt),
+            "state": receipt.state.value,
+            "rank": receipt.state.rank,
+            "updated": receipt.updated,
+        }
+        if receipt.memo:
+            receipt_fields["memo"] = receipt.memo
+        secret_fields = {
+            "p": int(secret.has_passphrase),
+            "v": int(secret.previewed),
+            "c": secret.created,
+            "x": secret.expires_at,
+            "r": secret.rid,
+            "e": secret.envelope,
+        }
+        # The receipt goes first: if the secret's write fails, the receipt reads as orphaned.
+        for key, fields, expires_at in (
+            (receipt_key, receipt_fields, receipt.expires_at),
+            (self._secret_key(secret.sid), secret_fields, secret.expires_at),
+        ):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, max(1, expires_at - now))
+            await self._call(pipe.execute())
+
+    def _secret(self, sid: bytes, fields: dict[bytes, bytes], now: int) -> StoredSecret | None:
+        if not fields or int(fields[b"x"]) <= now:
+            return None
+        return StoredSecret(
+            sid=sid,
+            rid=fields[b"r"],
+            envelope=fields[b"e"],
+            created=int(fields[b"c"]),
+            expires_at=int(fields[b"x"]),
+            has_passphrase=fields[b"p"] == b"1",
+            previewed=fields[b"v"] == b"1",
+        )
+
+    async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
+        raw = await self._call(self.client.hgetall(self._secret_key(sid)))
+        return self._secret(sid, _fields(raw), now)
+
+    async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
+        raw = await self._script(scripts.TAKE_SECRET, self._secret_key(sid), now)
+        return self._secret(sid, _fields(raw), now) if raw else None
+
+    async def claim_secret(self, sid: bytes, now: int) -> bool:
+        return bool(await self._script(scripts.CLAIM_SECRET, self._secret_key(sid), now))
+
+    async def mark_secret_previewed(self, sid: bytes, now: int) -> None:
+        await self._script(scripts.MARK_PREVIEWED, self._secret_key(sid), now)
+
+    async def get_receipt(self, rid: bytes, now: int) -> StoredReceipt | None:
+        fields = _fields(await self._call(self.client.hgetall(self._receipt_key(rid))))
+        if not fields or int(fields[b"x"]) <= now:
+            return None
+        return unpack_receipt(
+            rid,
+            fields[b"sid"],
+            int(fields[b"x"]),
+            fields[b"static"],
+            fields[b"state"].decode(),
+            int(fields[b"updated"]),
+            _int_or_none(fields.get(b"previewed")),
+            _int_or_none(fields.get(b"revealed")),
+            _int_or_none(fields.get(b"burned")),
+            fields.get(b"memo"),
+        )
+
+    async def advance_receipt(self, rid: bytes, state: ReceiptState, now: int) -> bool:
+        column = STATE_TIMESTAMP[state]
+        key = self._receipt_key(rid)
+        return bool(
+            await self._script(scripts.ADVANCE_RECEIPT, key, now, state.value, state.rank, column)
+        )
+
+    async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:
+        key = self._receipt_key(rid)
+        return bool(await self._script(scripts.SET_MEMO, key, now, memo or b""))
+
+    # -- counters -----------------------------------------------------------------------------
+
+    async def hit_counter(self, key: str, window: int, now: int) -> Counter:
+        value, ends = await self._script(scripts.HIT_COUNTER, self._counter_key(key), now, window)
+        return Counter(int(value), int(ends))
+
+    async def read_counter(self, key: str, now: int) -> Counter | None:
+        value, ends = await self._call(self.client.hmget(self._counter_key(key), "n", "x"))
+        if value is None or ends is None or int(ends) <= now:
+            return None
+        return Counter(int(value), int(ends))
+
+    async def set_counter(self, key: str, value: int, seconds: int, now: int) -> None:
+        name = self._counter_key(key)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(name, mapping={"n": value, "x": now + seconds})
+        pipe.expire(name, max(1, seconds))
+        await self._call(pipe.execute())
+
+    async def sweep(self, now: int) -> int:
+        # Redis expires keys by itself; records past their logical expiry are never returned.
+        return 0

@@ -1,0 +1,60 @@
+"""Lua scripts of the Redis store. Each touches exactly one key, so each is atomic on any node
+of a Redis Cluster. Every script also compares the record's own expiry with the caller's `now`,
+so Redis honours the same clock as every other backend; Redis TTLs do the actual cleaning.
+"""
+
+# KEYS[1] secret; ARGV[1] now. Remove and return a live secret without a passphrase.
+TAKE_SECRET = """
+local fields = redis.call('HMGET', KEYS[1], 'p', 'x')
+if not fields[1] or fields[1] ~= '0' or tonumber(fields[2]) <= tonumber(ARGV[1]) then
+  return false
+end
+local record = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return record
+"""
+
+# KEYS[1] secret; ARGV[1] now. Delete a live secret; 1 only for the caller that deleted it.
+CLAIM_SECRET = """
+local expires = redis.call('HGET', KEYS[1], 'x')
+if not expires or tonumber(expires) <= tonumber(ARGV[1]) then return 0 end
+return redis.call('DEL', KEYS[1])
+"""
+
+# KEYS[1] secret; ARGV[1] now.
+MARK_PREVIEWED = """
+local expires = redis.call('HGET', KEYS[1], 'x')
+if expires and tonumber(expires) > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'v', '1') end
+return 0
+"""
+
+# KEYS[1] receipt; ARGV now, state, rank, timestamp field. Only ever moves forward.
+ADVANCE_RECEIPT = """
+local fields = redis.call('HMGET', KEYS[1], 'rank', 'x')
+if not fields[1] or tonumber(fields[2]) <= tonumber(ARGV[1]) then return 0 end
+if tonumber(fields[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'rank', ARGV[3], 'updated', ARGV[1], ARGV[4], ARGV[1])
+return 1
+"""
+
+# KEYS[1] receipt; ARGV now, memo ('' clears it).
+SET_MEMO = """
+local expires = redis.call('HGET', KEYS[1], 'x')
+if not expires or tonumber(expires) <= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'memo') else redis.call('HSET', KEYS[1], 'memo', ARGV[2]) end
+redis.call('HSET', KEYS[1], 'updated', ARGV[1])
+return 1
+"""
+
+# KEYS[1] counter; ARGV now, window. Returns {value, window end}.
+HIT_COUNTER = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ends = tonumber(redis.call('HGET', KEYS[1], 'x') or '0')
+if ends <= now then
+  ends = now + window
+  redis.call('HSET', KEYS[1], 'n', 1, 'x', ends)
+  redis.call('EXPIRE', KEYS[1], window)
+  return {1, ends}
+end
+return {redis.call('HINCRBY', KEYS[1], 'n', 1), ends}
+"""
