@@ -22,6 +22,7 @@ import pytest
 from onetime.app import create_app
 from onetime.core.clock import ManualClock
 from onetime.settings import Settings, load_settings
+from tests.services import RedisCluster
 
 TEST_SECRET = "test-server-secret-" + "0123456789abcdef" * 2
 
@@ -179,3 +180,14 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server = start_server(data, tmp_path / "server.log")
     yield server
     stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real three-node Redis Cluster, started once for the whole run."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -2,7 +2,9 @@
 
 import os
 import socket
+import subprocess
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,3 +52,75 @@ async def delete_prefixed(url: str, prefix: str) -> int:
         return len(keys)
     finally:
         await client.aclose()
+
+
+class RedisCluster:
+    """Three real redis-server processes in cluster mode on loopback ports, joined together."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ports: list[int] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def start(self) -> None:
+        import shutil
+        import time
+
+        from tests.conftest import free_port
+
+        if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+            message = "redis-server and redis-cli are needed for the cluster tests"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        for index in range(3):
+            port = free_port()
+            node_dir = self.root / f"node-{index}"
+            node_dir.mkdir(parents=True)
+            command = [
+                "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--save", "", "--appendonly", "no", "--dir", str(node_dir),
+            ]  # fmt: skip
+            self.processes.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+            self.ports.append(port)
+        for port in self.ports:
+            self._wait_until_answering(port)
+        nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            info = subprocess.run(
+                ["redis-cli", "-p", str(self.ports[0]), "cluster", "info"],
+                capture_output=True, text=True, timeout=5,
+            )  # fmt: skip
+            if "cluster_state:ok" in info.stdout:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
+
+    @staticmethod
+    def _wait_until_answering(port: int) -> None:
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if _reachable(f"redis://127.0.0.1:{port}"):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {port} did not start")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=10)

@@ -21,11 +21,15 @@ NOW = 1_700_000_000
 StoreMaker = Callable[[], Awaitable[Store]]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreMaker]:
     """Opens stores of one backend that all share the same data (like several processes would)."""
     opened: list[Store] = []
-    redis_url = require_redis() if request.param == "redis" else ""
+    redis_url = ""
+    if request.param == "redis":
+        redis_url = require_redis()
+    elif request.param == "redis-cluster":
+        redis_url = request.getfixturevalue("redis_cluster").url
     prefix = unique_prefix()
 
     async def make() -> Store:
@@ -41,8 +45,8 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     yield make
     for store in opened:
         await store.close()
-    if redis_url:
-        await delete_prefixed(redis_url, prefix)
+    if request.param == "redis":
+        await delete_prefixed(redis_url, prefix)  # the cluster is ours alone and goes away
 
 
 @pytest.fixture
