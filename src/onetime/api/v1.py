@@ -91,7 +91,9 @@ async def recent(caller: AccountCaller) -> list[dict[str, Any]]:
     return []
 
 
-@router.api_route("/receipt/{key}", methods=["GET", "POST"], summary="Read a receipt")
+# One route per documented method: a route with several methods repeats its OpenAPI operationId.
+@router.get("/receipt/{key}", summary="Read a receipt")
+@router.post("/receipt/{key}", summary="Read a receipt")
 @router.api_route("/private/{key}", methods=["GET", "POST"], include_in_schema=False)
 @router.api_route("/metadata/{key}", methods=["GET", "POST"], include_in_schema=False)
 async def receipt(

@@ -132,9 +132,15 @@ def json_problem(problem: Problem, v1_key: str | None = None, legacy: bool = Fal
     return JSONResponse(body, status_code=problem.status, headers=headers)
 
 
-def too_large_response(path: str, max_bytes: int) -> Response:
+def too_large_response(
+    scope: Scope, max_bytes: int, render_page: PageRenderer | None = None
+) -> Response:
+    """The 413 answer for a body refused before the app saw it, in the surface's shape."""
     problem = Problem(413, "too_large", f"The request body is larger than {max_bytes:,} bytes.")
+    path = scope["path"]
     if surface(path) == "web":
+        if render_page is not None:
+            return render_page(Request(scope), problem)
         from starlette.responses import PlainTextResponse
 
         return PlainTextResponse(problem.message, status_code=413)
@@ -166,9 +172,15 @@ def render_problem(request: Request, error: Exception, render_page: PageRenderer
         log.warning("store unavailable: %s", error.message)
     kind = surface(request.url.path)
     if kind == "web":
-        return render_page(request, problem)
-    key = request.path_params.get("key")
-    return json_problem(problem, v1_key=key if isinstance(key, str) else None, legacy=kind == "v1")
+        response = render_page(request, problem)
+    else:
+        key = request.path_params.get("key")
+        v1_key = key if isinstance(key, str) else None
+        response = json_problem(problem, v1_key=v1_key, legacy=kind == "v1")
+    allow = (error.headers or {}).get("Allow") if isinstance(error, HTTPException) else None
+    if allow:
+        response.headers["Allow"] = allow  # a 405 names the methods that would work
+    return response
 
 
 class CatchAll:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from onetime.http.errors import PageRenderer
 
 access_log = logging.getLogger("onetime.access")
 
@@ -47,7 +51,9 @@ class SecurityHeaders:
                 ]
                 if b"cache-control" not in present:
                     # Static files are ours and public; everything else may show a secret or a link.
-                    cache = b"public, max-age=3600" if static else b"no-store"
+                    # Static misses are not cached: a file added later must not stay hidden.
+                    public = static and message["status"] < 400
+                    cache = b"public, max-age=3600" if public else b"no-store"
                     extra.append((b"cache-control", cache))
                 if self.hsts:
                     extra.append(
@@ -66,9 +72,12 @@ class BodyLimit:
     is read only until it passes the limit. Bodies here are small, so buffering costs little.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, render_page: PageRenderer | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.render_page = render_page  # the HTML error page for the web surface
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -106,7 +115,7 @@ class BodyLimit:
     async def _too_large(self, scope: Scope, send: Send) -> None:
         from onetime.http.errors import too_large_response
 
-        response = too_large_response(scope["path"], self.max_bytes)
+        response = too_large_response(scope, self.max_bytes, self.render_page)
         await response(scope, _no_body, send)
 
 

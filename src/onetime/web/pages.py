@@ -20,27 +20,46 @@ from onetime.deps import ClientTag, CurrentSettings, Service
 from onetime.web.render import render
 
 router = APIRouter(include_in_schema=False)
+_MAX_FIELDS = 20
 _TTL_CHOICES = (5 * MINUTE, HOUR, 4 * HOUR, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY)
 
 
 def ttl_choices(settings: CurrentSettings) -> list[tuple[int, str]]:
-    """The lifetimes this person may pick (anonymous until accounts exist)."""
+    """The lifetimes this person may pick (anonymous until accounts exist).
+
+    The usual steps that fit the configured range, plus the default and the maximum, so the
+    list is never empty and always holds the lifetime that is preselected.
+    """
     limits = settings.limits()
-    allowed = [t for t in _TTL_CHOICES if limits.ttl_min <= t <= limits.max_ttl(has_account=False)]
-    return [(t, natural_duration(t)) for t in allowed]
+    longest = limits.max_ttl(has_account=False)
+    allowed = {t for t in _TTL_CHOICES if limits.ttl_min <= t <= longest}
+    allowed |= {limits.clamp_ttl(None, has_account=False), longest}
+    return [(t, natural_duration(t)) for t in sorted(allowed)]
 
 
 async def _form(request: Request) -> dict[str, str]:
+    """The text fields of a posted form. Our forms send no files, so none are accepted."""
     try:
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=_MAX_FIELDS)
     except Exception:
         raise InvalidInput("The form could not be read. Please try again.") from None
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    finally:
+        await form.close()
 
 
-def _create_page(request: Request, settings: CurrentSettings, status: int = 200, **values: Any) -> Response:
-    values.setdefault("ttl", settings.limits().clamp_ttl(None, has_account=False))
-    return render(request, "index.html", status, ttl_choices=ttl_choices(settings), **values)
+def _create_page(
+    request: Request,
+    settings: CurrentSettings,
+    status: int = 200,
+    ttl: int | None = None,
+    **values: Any,
+) -> Response:
+    choices = ttl_choices(settings)
+    if ttl not in {seconds for seconds, _ in choices}:
+        ttl = settings.limits().clamp_ttl(None, has_account=False)
+    return render(request, "index.html", status, ttl_choices=choices, ttl=ttl, **values)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
@@ -49,9 +68,12 @@ async def create_form(request: Request, settings: CurrentSettings) -> Response:
 
 
 @router.post("/")
-async def create(request: Request, service: Service, client: ClientTag, settings: CurrentSettings) -> Response:
+async def create(
+    request: Request, service: Service, client: ClientTag, settings: CurrentSettings
+) -> Response:
     form = await _form(request)
     content = form.get("secret", "")
+    ttl: int | None = None
     try:
         ttl = parse_ttl(form.get("ttl"))
         created = await service.conceal(
@@ -60,8 +82,10 @@ async def create(request: Request, service: Service, client: ClientTag, settings
             client,
         )
     except InvalidInput as error:
-        # Keep what the person typed (but never the passphrase) so nothing is lost.
-        return _create_page(request, settings, 422, error=error.message, secret=content)
+        # Keep what the person typed and picked (but never the passphrase) so nothing is lost.
+        return _create_page(
+            request, settings, 422, ttl=ttl, error=error.message, field=error.field, secret=content
+        )
     return RedirectResponse(f"/receipt/{created.receipt.key}?created=1", status_code=303)
 
 
@@ -82,13 +106,22 @@ async def reveal(key: str, request: Request, service: Service, client: ClientTag
     except NotFound:
         return render(request, "gone.html", 404)
     except WrongPassphrase as error:
-        return render(request, "reveal.html", 422, key=key, has_passphrase=True, error=error.message)
-    return render(request, "revealed.html", value=view.value, lines=min(20, (view.value or "").count("\n") + 2))
+        return render(
+            request, "reveal.html", 422, key=key, has_passphrase=True, error=error.message
+        )
+    return render(
+        request,
+        "revealed.html",
+        value=view.value,
+        lines=min(20, (view.value or "").count("\n") + 2),
+    )
 
 
 @router.api_route("/receipt/{key}", methods=["GET", "HEAD"])
 @router.api_route("/private/{key}", methods=["GET", "HEAD"])
-async def receipt_page(key: str, request: Request, service: Service, settings: CurrentSettings) -> Response:
+async def receipt_page(
+    key: str, request: Request, service: Service, settings: CurrentSettings
+) -> Response:
     return await _receipt_response(key, request, service, settings)
 
 
@@ -120,5 +153,7 @@ async def burn(
     try:
         await service.burn(key, form.get("passphrase") or None, client)
     except WrongPassphrase as error:
-        return await _receipt_response(key, request, service, settings, error=error.message, status=422)
+        return await _receipt_response(
+            key, request, service, settings, error=error.message, status=422
+        )
     return RedirectResponse(f"/receipt/{key}", status_code=303)
