@@ -69,14 +69,14 @@ def records(
 
 async def test_created_records_read_back_unchanged(store: Store) -> None:
     secret, receipt = records()
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     assert await store.get_secret(secret.sid, NOW) == secret
     assert await store.get_receipt(receipt.rid, NOW) == receipt
 
 
 async def test_expired_records_do_not_exist(store: Store) -> None:
     secret, receipt = records(ttl=60)
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     assert await store.get_secret(secret.sid, NOW + 60) is None
     assert await store.take_secret(secret.sid, NOW + 60) is None
     assert not await store.claim_secret(secret.sid, NOW + 60)
@@ -87,7 +87,7 @@ async def test_expired_records_do_not_exist(store: Store) -> None:
 
 async def test_take_returns_the_secret_once(store: Store) -> None:
     secret, receipt = records()
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     assert await store.take_secret(secret.sid, NOW) == secret
     assert await store.take_secret(secret.sid, NOW) is None
     assert await store.get_secret(secret.sid, NOW) is None
@@ -95,7 +95,7 @@ async def test_take_returns_the_secret_once(store: Store) -> None:
 
 async def test_take_leaves_a_passphrase_secret_alone(store: Store) -> None:
     secret, receipt = records(passphrase=True)
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     assert await store.take_secret(secret.sid, NOW) is None
     assert await store.get_secret(secret.sid, NOW) == secret
 
@@ -103,7 +103,7 @@ async def test_take_leaves_a_passphrase_secret_alone(store: Store) -> None:
 async def test_claim_is_true_for_exactly_one_caller(make_store: StoreMaker) -> None:
     stores = [await make_store() for _ in range(3)]
     secret, receipt = records(passphrase=True)
-    await stores[0].create(secret, receipt)
+    await stores[0].create(secret, receipt, NOW)
     results = await asyncio.gather(*(s.claim_secret(secret.sid, NOW) for s in stores * 10))
     assert results.count(True) == 1
 
@@ -113,14 +113,14 @@ async def test_concurrent_takes_from_several_connections_yield_one_record(
 ) -> None:
     stores = [await make_store() for _ in range(4)]
     secret, receipt = records()
-    await stores[0].create(secret, receipt)
+    await stores[0].create(secret, receipt, NOW)
     results = await asyncio.gather(*(s.take_secret(secret.sid, NOW) for s in stores * 25))
     assert [r for r in results if r is not None] == [secret]
 
 
 async def test_preview_mark_is_kept(store: Store) -> None:
     secret, receipt = records()
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     await store.mark_secret_previewed(secret.sid, NOW)
     stored = await store.get_secret(secret.sid, NOW)
     assert stored is not None
@@ -130,7 +130,7 @@ async def test_preview_mark_is_kept(store: Store) -> None:
 
 async def test_receipts_only_move_forward(store: Store) -> None:
     secret, receipt = records()
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     assert await store.advance_receipt(receipt.rid, ReceiptState.PREVIEWED, NOW + 1)
     assert await store.advance_receipt(receipt.rid, ReceiptState.REVEALED, NOW + 2)
     assert not await store.advance_receipt(receipt.rid, ReceiptState.PREVIEWED, NOW + 3)
@@ -145,7 +145,7 @@ async def test_receipts_only_move_forward(store: Store) -> None:
 
 async def test_memo_is_replaced_and_cleared(store: Store) -> None:
     secret, receipt = records()
-    await store.create(secret, receipt)
+    await store.create(secret, receipt, NOW)
     assert await store.set_receipt_memo(receipt.rid, b"sealed memo", NOW + 1)
     stored = await store.get_receipt(receipt.rid, NOW + 1)
     assert stored is not None
@@ -183,8 +183,8 @@ async def test_set_counter_holds_for_its_time(store: Store) -> None:
 async def test_sweep_removes_only_expired_records(store: Store) -> None:
     short, short_receipt = records(ttl=60)
     long, long_receipt = records(ttl=3600)
-    await store.create(short, short_receipt)
-    await store.create(long, long_receipt)
+    await store.create(short, short_receipt, NOW)
+    await store.create(long, long_receipt, NOW)
     # SQLite deletes rows itself; Redis lets its own TTLs do it. Either way, only expired go.
     await store.sweep(NOW + 60)
     await store.sweep(NOW + 120)

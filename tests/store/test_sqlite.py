@@ -11,7 +11,7 @@ async def test_sweep_deletes_expired_rows_and_counts_them(tmp_path: Path) -> Non
     await store.open()
     try:
         short, short_receipt = records(ttl=60)
-        await store.create(short, short_receipt)
+        await store.create(short, short_receipt, NOW)
         await store.hit_counter("gone-soon", 10, NOW)
         assert await store.sweep(NOW + 60) == 1  # the secret
         assert await store.sweep(NOW + 120) == 1  # its receipt

@@ -125,7 +125,7 @@ class SecretService:
             share_key=sealed_share_key,
             updated=now,
         )
-        await self.store.create(secret, receipt)
+        await self.store.create(secret, receipt, now)
         return Created(
             receipt=self._receipt_view(receipt_key, receipt, secret_key.text, None, now),
             secret=self._secret_view(secret_key.text, secret, now, "new"),

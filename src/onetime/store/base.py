@@ -31,8 +31,9 @@ class Store(Protocol):
         """Return when the store answers; raise StoreUnavailable otherwise."""
         ...
 
-    async def create(self, secret: StoredSecret, receipt: StoredReceipt) -> None:
-        """Persist a new secret and its receipt. When this returns, both are durable."""
+    async def create(self, secret: StoredSecret, receipt: StoredReceipt, now: int) -> None:
+        """Persist a secret and its receipt until their `expires_at`. When this returns, both are
+        durable. Also used to copy records between stores, so `created` may lie in the past."""
         ...
 
     async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:

@@ -22,7 +22,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 
 from onetime.core.errors import StoreUnavailable
 from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
@@ -108,6 +110,9 @@ def _connect(target: RedisTarget) -> Any:
         "socket_timeout": target.timeout,
         "socket_connect_timeout": target.timeout,
         "decode_responses": False,
+        # One immediate retry (a pooled connection may have gone stale), never a backoff:
+        # when Redis is down, requests must fail within about `timeout` with a 503.
+        "retry": Retry(NoBackoff(), 1),
     }
     if target.kind == "single":
         return Redis.from_url(target.url, **options)
@@ -196,8 +201,7 @@ class RedisStore:
 
     # -- secrets and receipts -----------------------------------------------------------------
 
-    async def create(self, secret: StoredSecret, receipt: StoredReceipt) -> None:
-        now = secret.created
+    async def create(self, secret: StoredSecret, receipt: StoredReceipt, now: int) -> None:
         receipt_key = self._receipt_key(receipt.rid)
         receipt_fields: dict[str, Any] = {
             "sid": receipt.sid,

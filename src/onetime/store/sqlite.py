@@ -179,7 +179,7 @@ class SqliteStore:
 
     # -- secrets and receipts -----------------------------------------------------------------
 
-    async def create(self, secret: StoredSecret, receipt: StoredReceipt) -> None:
+    async def create(self, secret: StoredSecret, receipt: StoredReceipt, now: int) -> None:
         def write() -> None:
             db = self.db
             db.execute("BEGIN IMMEDIATE")
