@@ -59,7 +59,7 @@ def _cluster_port() -> int:
     import random
 
     for _ in range(200):
-        port = random.randint(20000, 45000)  # noqa: S311 - picking a port, not a secret
+        port = random.randint(20000, 45000)
         try:
             with socket.socket() as first, socket.socket() as second:
                 first.bind(("127.0.0.1", port))

@@ -57,10 +57,10 @@ def test_a_secret_made_on_one_node_is_revealed_on_the_other(two_nodes: list[Live
 async def test_200_concurrent_reveals_over_two_nodes_yield_one_value(
     two_nodes: list[LiveServer],
 ) -> None:
-    created = httpx.post(f"{two_nodes[0].url}/api/v1/share", data={"secret": "one winner"}).json()
-    path = f"/api/v2/secret/{created['secret_key']}/reveal"
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        share = await http.post(f"{two_nodes[0].url}/api/v1/share", data={"secret": "one winner"})
+        path = f"/api/v2/secret/{share.json()['secret_key']}/reveal"
         answers = await asyncio.gather(
             *(http.post(f"{two_nodes[i % 2].url}{path}", json={}) for i in range(200))
         )

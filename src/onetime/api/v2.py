@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException
 
 import onetime
@@ -19,6 +19,18 @@ from onetime.deps import ClientTag, CurrentSettings, Service
 
 MAX_STATUS_IDENTIFIERS = 25
 LOCALES = ["en"]
+
+# Loose fields are read by our own parsers (parse_ttl, parse_length, ...), which refuse a bad
+# value with a message naming the field. A pydantic union would instead turn `true` into 1 and
+# name the union member ("int") in its error rather than the field.
+NumberOrDigits = Annotated[
+    Any, WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}]})
+]
+TextOrTexts = Annotated[
+    Any,
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+Flag = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string"}]})]
 
 
 async def require_json(request: Request) -> None:
@@ -42,13 +54,13 @@ class CharacterSetsIn(Loose):
 
 class SecretFields(Loose):
     secret: str | None = Field(None, description="The text to share (conceal only).")
-    ttl: int | str | None = Field(
+    ttl: NumberOrDigits = Field(
         None, description="Lifetime in seconds; clamped to the allowed range."
     )
     passphrase: str | None = None
-    recipient: str | list[str] | None = Field(None, description="Email recipients (accounts only).")
+    recipient: TextOrTexts = Field(None, description="Email recipients (accounts only).")
     share_domain: str | None = None
-    length: int | str | None = Field(None, description="Generated password length (8-128).")
+    length: NumberOrDigits = Field(None, description="Generated password length (8-128).")
     character_sets: CharacterSetsIn | None = None
 
 
@@ -57,12 +69,12 @@ class CreateBody(Loose):
 
 
 class ContinueBody(Loose):
-    continue_: bool | str | None = Field(None, alias="continue")
+    continue_: Flag = Field(None, alias="continue")
     passphrase: str | None = None
 
 
 class StatusBody(Loose):
-    identifiers: str | list[str]
+    identifiers: TextOrTexts = Field(description="Secret keys: comma-separated, or an array.")
 
 
 class MemoBody(Loose):
@@ -136,7 +148,13 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
     @router.post("/secret/status", summary="State of several secrets")
     async def many_status(body: StatusBody, service: Service, caller: CallerDep) -> dict[str, Any]:
         raw = body.identifiers
-        keys = [k.strip() for k in (raw.split(",") if isinstance(raw, str) else raw) if k.strip()]
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(k, str) for k in items):
+            raise InvalidInput(
+                "identifiers must be a comma-separated string or an array of keys.",
+                field="identifiers",
+            )
+        keys = [k.strip() for k in items if k.strip()]
         if len(keys) > MAX_STATUS_IDENTIFIERS:
             raise InvalidInput(
                 f"Ask about at most {MAX_STATUS_IDENTIFIERS} secrets at once.", field="identifiers"

@@ -16,7 +16,7 @@ from onetime.core.errors import Forbidden, InvalidInput, NotFound, WrongPassphra
 from onetime.core.guards import Guards
 from onetime.core.identifiers import KeyCodec, KeyKind, LinkKey
 from onetime.core.passwords import CharacterSets, generate_password
-from onetime.core.policy import Limits
+from onetime.core.policy import Limits, mask_email
 from onetime.core.records import ReceiptState, SecretKind, StoredReceipt, StoredSecret
 from onetime.core.views import Caller, Created, ReceiptView, SecretView
 from onetime.store.base import Store
@@ -121,7 +121,8 @@ class SecretService:
             expires_at=now + 2 * ttl,
             has_passphrase=passphrase is not None,
             share_domain=share_domain,
-            recipients=request.recipients,
+            # Only masked addresses are kept; the full ones are needed just to send the mail.
+            recipients=tuple(mask_email(address) for address in request.recipients),
             share_key=sealed_share_key,
             updated=now,
         )

@@ -1,0 +1,226 @@
+"""A receipt's life: new → previewed → revealed | burned | expired | orphaned, then gone at twice the ttl."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.flows import (
+    V1,
+    V2,
+    assert_v1_error,
+    assert_v2_error,
+    delete_all_secret_rows,
+    v1_receipt,
+    v2_keys,
+    v2_receipt,
+)
+from tests.conftest import InProcess
+
+TTL = 600
+FLAGS = ("is_previewed", "is_revealed", "is_burned", "is_expired", "is_orphaned", "is_destroyed")
+
+
+def raised_flags(receipt: dict[str, Any]) -> set[str]:
+    return {flag for flag in FLAGS if receipt[flag]}
+
+
+async def reveal(env: InProcess, skey: str) -> None:
+    response = await env.client.post(f"{V2}/secret/{skey}/reveal", json={"continue": True})
+    assert response.status_code == 200
+
+
+async def test_new_receipt(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "new"
+    assert raised_flags(receipt) == set()
+    assert receipt["secret_identifier"] == skey
+    assert (await v1_receipt(env.client, rkey))["state"] == "new"
+
+
+@pytest.mark.parametrize("how", ["share-page", "share-page-head", "v2-get", "v2-guest-get"])
+async def test_opening_the_share_link_marks_the_receipt_previewed(env: InProcess, how: str) -> None:
+    skey, rkey = await v2_keys(env.client, "not yet", ttl=TTL)
+    env.clock.advance(20)
+    method, path = {
+        "share-page": ("GET", f"/secret/{skey}"),
+        "share-page-head": ("HEAD", f"/secret/{skey}"),
+        "v2-get": ("GET", f"{V2}/secret/{skey}"),
+        "v2-guest-get": ("GET", f"{V2}/guest/secret/{skey}"),
+    }[how]
+    response = await env.client.request(method, path)
+    assert response.status_code == 200
+    assert "not yet" not in response.text
+
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "previewed"
+    assert raised_flags(receipt) == {"is_previewed"}
+    assert receipt["is_viewed"] is True
+    assert receipt["previewed"] == receipt["updated"] == env.clock.now()
+    assert receipt["secret_identifier"] == skey
+    legacy = await v1_receipt(env.client, rkey)
+    assert legacy["state"] == "viewed"
+    assert legacy["secret_key"] == skey
+
+
+async def test_a_second_preview_keeps_the_first_time(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await env.client.get(f"{V2}/secret/{skey}")
+    first = env.clock.now()
+    env.clock.advance(30)
+    await env.client.get(f"/secret/{skey}")
+    assert (await v2_receipt(env.client, rkey))["previewed"] == first
+
+
+async def test_previewed_then_revealed(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await env.client.get(f"/secret/{skey}")
+    previewed_at = env.clock.now()
+    env.clock.advance(40)
+    await reveal(env, skey)
+
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "revealed"
+    assert raised_flags(receipt) == {"is_previewed", "is_revealed", "is_destroyed"}
+    assert receipt["is_received"] is True
+    assert receipt["previewed"] == previewed_at
+    assert receipt["revealed"] == receipt["received"] == env.clock.now()
+    assert receipt["secret_identifier"] is None
+    assert receipt["share_path"] is None
+    assert receipt["share_url"] is None
+    assert receipt["secret_state"] is None
+    assert receipt["secret_ttl"] == receipt["expiration_in_seconds"] == 0
+    assert receipt["secret_shortid"] == skey[:8]
+    legacy = await v1_receipt(env.client, rkey)
+    assert legacy["state"] == "received"
+    assert legacy["received"] == env.clock.now()
+
+
+async def test_revealed_without_a_preview(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await reveal(env, skey)
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "revealed"
+    assert raised_flags(receipt) == {"is_revealed", "is_destroyed"}
+    assert receipt["previewed"] is None
+
+
+async def test_burned(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await env.client.get(f"/secret/{skey}")
+    env.clock.advance(15)
+    response = await env.client.post(f"{V2}/receipt/{rkey}/burn", json={"continue": True})
+    assert response.status_code == 200
+
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "burned"
+    assert raised_flags(receipt) == {"is_previewed", "is_burned", "is_destroyed"}
+    assert receipt["burned"] == env.clock.now()
+    assert receipt["revealed"] is None
+    assert receipt["secret_identifier"] is None
+    assert (await v1_receipt(env.client, rkey))["state"] == "burned"
+    assert (await env.client.get(f"{V2}/secret/{skey}/status")).json()["record"] == {
+        "state": "unknown"
+    }
+
+
+async def test_burning_a_revealed_secret_keeps_it_revealed(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await reveal(env, skey)
+    response = await env.client.post(f"{V2}/receipt/{rkey}/burn", json={"continue": True})
+    assert response.status_code == 200
+    assert response.json()["record"]["state"] == "revealed"
+    assert response.json()["record"]["burned"] is None
+
+
+async def test_expired(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, "too late", ttl=TTL)
+    env.clock.advance(TTL - 1)
+    assert (await v2_receipt(env.client, rkey))["state"] == "new"
+    env.clock.advance(1)
+
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "expired"
+    assert raised_flags(receipt) == {"is_expired", "is_destroyed"}
+    assert receipt["secret_identifier"] is None
+    assert receipt["secret_ttl"] == 0
+    assert receipt["metadata_ttl"] == TTL
+    legacy = await v1_receipt(env.client, rkey)
+    assert legacy["state"] == "expired"
+    assert "secret_key" not in legacy
+
+    assert_v2_error(await env.client.post(f"{V2}/secret/{skey}/reveal"), 404, "not_found")
+    assert_v2_error(await env.client.get(f"{V2}/secret/{skey}"), 404, "not_found")
+    legacy_reveal = await env.client.post(f"{V1}/secret/{skey}")
+    assert legacy_reveal.json() == {"message": "Unknown secret", "secret_key": skey}
+
+
+async def test_an_expired_previewed_secret_is_expired(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await env.client.get(f"/secret/{skey}")
+    env.clock.advance(TTL)
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "expired"
+    assert receipt["is_previewed"] is True
+
+
+async def test_burning_an_expired_secret_changes_nothing(env: InProcess) -> None:
+    _, rkey = await v2_keys(env.client, ttl=TTL)
+    env.clock.advance(TTL)
+    response = await env.client.post(f"{V2}/receipt/{rkey}/burn", json={"continue": True})
+    assert response.status_code == 200
+    assert response.json()["record"]["state"] == "expired"
+
+
+async def test_orphaned_when_the_secret_row_vanished(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    env.clock.advance(10)
+    assert delete_all_secret_rows(env) == 1
+
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "orphaned"
+    assert raised_flags(receipt) == {"is_orphaned", "is_destroyed"}
+    assert receipt["secret_identifier"] is None
+    assert (await v1_receipt(env.client, rkey))["state"] == "orphaned"
+    assert_v2_error(await env.client.post(f"{V2}/secret/{skey}/reveal"), 404, "not_found")
+
+
+async def test_a_revealed_receipt_does_not_turn_orphaned(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    await reveal(env, skey)
+    delete_all_secret_rows(env)
+    assert (await v2_receipt(env.client, rkey))["state"] == "revealed"
+
+
+@pytest.mark.parametrize("ending", ["untouched", "revealed", "burned"])
+async def test_the_receipt_itself_is_gone_after_twice_the_ttl(env: InProcess, ending: str) -> None:
+    skey, rkey = await v2_keys(env.client, ttl=TTL)
+    if ending == "revealed":
+        await reveal(env, skey)
+    elif ending == "burned":
+        await env.client.post(f"{V2}/receipt/{rkey}/burn", json={"continue": True})
+    env.clock.advance(2 * TTL - 1)
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["metadata_ttl"] == receipt["receipt_ttl"] == 1
+    env.clock.advance(1)
+
+    assert_v2_error(await env.client.get(f"{V2}/receipt/{rkey}"), 404, "not_found")
+    assert_v2_error(await env.client.get(f"{V2}/private/{rkey}"), 404, "not_found")
+    assert_v1_error(await env.client.get(f"{V1}/receipt/{rkey}"), intended=404)
+    burn = await env.client.post(f"{V2}/receipt/{rkey}/burn", json={"continue": True})
+    assert_v2_error(burn, 404, "not_found")
+    memo = await env.client.patch(f"{V2}/receipt/{rkey}", json={"memo": "late"})
+    assert_v2_error(memo, 404, "not_found")
+
+
+async def test_the_receipt_survives_a_sweep_until_twice_the_ttl(env: InProcess) -> None:
+    _, rkey = await v2_keys(env.client, ttl=TTL)
+    env.clock.advance(TTL + 5)
+    context = env.app.state.context
+    await context.store.sweep(env.clock.now())
+    assert (await v2_receipt(env.client, rkey))["state"] == "expired"
+    env.clock.advance(TTL)
+    await context.store.sweep(env.clock.now())
+    assert_v2_error(await env.client.get(f"{V2}/receipt/{rkey}"), 404, "not_found")
