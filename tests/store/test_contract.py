@@ -6,6 +6,7 @@ Each backend is a parameter of the `store` fixture; issue 3 adds Redis and Redis
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,31 @@ async def test_a_store_that_cannot_be_opened_says_where_and_why(tmp_path: Path) 
         await store.open()
     assert str(blocker) in caught.value.message
     await store.close()
+
+
+async def test_export_lists_live_receipts_with_their_live_secrets(store: Store) -> None:
+    unread, unread_receipt = records(1)
+    read, read_receipt = records(2)
+    expired, expired_receipt = records(3, ttl=60)
+    for secret, receipt in (
+        (unread, unread_receipt),
+        (read, read_receipt),
+        (expired, expired_receipt),
+    ):
+        await store.create(secret, receipt, NOW)
+    await store.take_secret(read.sid, NOW)
+    await store.advance_receipt(read_receipt.rid, ReceiptState.REVEALED, NOW + 1)
+    exported = {receipt.rid: secret async for receipt, secret in store.export(NOW + 200)}
+    assert exported == {unread_receipt.rid: unread, read_receipt.rid: None}
+    assert 2 <= await store.count_receipts(NOW + 200) <= 3
+
+
+async def test_create_accepts_a_receipt_alone_and_overwrites(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(None, receipt, NOW)
+    assert await store.get_secret(secret.sid, NOW) is None
+    moved_on = replace(
+        receipt, state=ReceiptState.BURNED, burned=NOW + 5, updated=NOW + 5, memo=b"m"
+    )
+    await store.create(None, moved_on, NOW + 10)
+    assert await store.get_receipt(receipt.rid, NOW + 10) == moved_on

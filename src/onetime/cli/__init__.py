@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from onetime.cli import client, serve
+from onetime.cli.store_copy import store_app
 
 app = typer.Typer(
     name="onetime",
@@ -20,6 +21,7 @@ def root() -> None:
 
 
 app.command("serve")(serve.serve)
+app.add_typer(store_app, name="store")
 client.register(app)
 
 

@@ -11,6 +11,7 @@ Rules that hold for every method:
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
@@ -31,9 +32,12 @@ class Store(Protocol):
         """Return when the store answers; raise StoreUnavailable otherwise."""
         ...
 
-    async def create(self, secret: StoredSecret, receipt: StoredReceipt, now: int) -> None:
-        """Persist a secret and its receipt until their `expires_at`. When this returns, both are
-        durable. Also used to copy records between stores, so `created` may lie in the past."""
+    async def create(self, secret: StoredSecret | None, receipt: StoredReceipt, now: int) -> None:
+        """Persist a secret and its receipt until their `expires_at`; durable when this returns.
+
+        Also used to copy records between stores: `created` may lie in the past, `secret` may be
+        None (it was already read), and records already there are overwritten.
+        """
         ...
 
     async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
@@ -83,6 +87,14 @@ class Store(Protocol):
 
     async def set_counter(self, key: str, value: int, seconds: int, now: int) -> None:
         """Set the counter `key` to `value` for `seconds` (used for lockouts)."""
+        ...
+
+    def export(self, now: int) -> AsyncIterator[tuple[StoredReceipt, StoredSecret | None]]:
+        """Every live receipt with its live secret (or None), in no particular order."""
+        ...
+
+    async def count_receipts(self, now: int) -> int:
+        """How many live receipts there are, or a little more (it is for progress reports)."""
         ...
 
     async def sweep(self, now: int) -> int:

@@ -14,7 +14,7 @@ Every operation is one command or one Lua script on one key (see redis_scripts.p
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -201,7 +201,7 @@ class RedisStore:
 
     # -- secrets and receipts -----------------------------------------------------------------
 
-    async def create(self, secret: StoredSecret, receipt: StoredReceipt, now: int) -> None:
+    async def create(self, secret: StoredSecret | None, receipt: StoredReceipt, now: int) -> None:
         receipt_key = self._receipt_key(receipt.rid)
         receipt_fields: dict[str, Any] = {
             "sid": receipt.sid,
@@ -211,9 +211,31 @@ class RedisStore:
             "rank": receipt.state.rank,
             "updated": receipt.updated,
         }
-        if receipt.memo:
-            receipt_fields["memo"] = receipt.memo
-        secret_fields = {
+        optional = {
+            "memo": receipt.memo,
+            "previewed": receipt.previewed,
+            "revealed": receipt.revealed,
+            "burned": receipt.burned,
+        }
+        receipt_fields.update({name: value for name, value in optional.items() if value})
+        writes = [(receipt_key, receipt_fields, receipt.expires_at)]
+        if secret is not None:
+            writes.append(
+                (self._secret_key(secret.sid), self._secret_fields(secret), secret.expires_at)
+            )
+        # The receipt goes first: if the secret's write fails, the receipt reads as orphaned.
+        for key, fields, expires_at in writes:
+            # One key per MULTI, so this is atomic on a cluster too; a copy may overwrite a record,
+            # and the delete leaves no stale field of the old one behind.
+            pipe = self.client.pipeline(transaction=True)
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, max(1, expires_at - now))
+            await self._call(pipe.execute())
+
+    @staticmethod
+    def _secret_fields(secret: StoredSecret) -> dict[str, Any]:
+        return {
             "p": int(secret.has_passphrase),
             "v": int(secret.previewed),
             "c": secret.created,
@@ -221,15 +243,6 @@ class RedisStore:
             "r": secret.rid,
             "e": secret.envelope,
         }
-        # The receipt goes first: if the secret's write fails, the receipt reads as orphaned.
-        for key, fields, expires_at in (
-            (receipt_key, receipt_fields, receipt.expires_at),
-            (self._secret_key(secret.sid), secret_fields, secret.expires_at),
-        ):
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, max(1, expires_at - now))
-            await self._call(pipe.execute())
 
     def _secret(self, sid: bytes, fields: dict[bytes, bytes], now: int) -> StoredSecret | None:
         if not fields or int(fields[b"x"]) <= now:
@@ -304,6 +317,20 @@ class RedisStore:
         pipe.hset(name, mapping={"n": value, "x": now + seconds})
         pipe.expire(name, max(1, seconds))
         await self._call(pipe.execute())
+
+    async def export(self, now: int) -> AsyncIterator[tuple[StoredReceipt, StoredSecret | None]]:
+        pattern = self.prefix + b"r:*"
+        async for key in self.client.scan_iter(match=pattern, count=500):
+            rid = bytes.fromhex(key[len(self.prefix) + 2 :].decode())
+            receipt = await self.get_receipt(rid, now)
+            if receipt is not None:
+                yield receipt, await self.get_secret(receipt.sid, now)
+
+    async def count_receipts(self, now: int) -> int:
+        count = 0
+        async for _key in self.client.scan_iter(match=self.prefix + b"r:*", count=500):
+            count += 1
+        return count
 
     async def sweep(self, now: int) -> int:
         # Redis expires keys by itself; records past their logical expiry are never returned.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,14 +63,23 @@ CREATE TABLE IF NOT EXISTS counters (
 # Queries below are assembled only from these fixed column lists, never from input (hence S608).
 _SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed"  # noqa: S105
 _RECEIPT_COLUMNS = "rid, sid, expires_at, static, state, updated, previewed, revealed, burned, memo"
-_INSERT_RECEIPT = f"INSERT INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES ({', '.join('?' * 11)})"  # noqa: S608
-_INSERT_SECRET = f"INSERT INTO secrets ({_SECRET_COLUMNS}) VALUES ({', '.join('?' * 7)})"  # noqa: S608
+_INSERT_RECEIPT = (
+    f"INSERT OR REPLACE INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES ({', '.join('?' * 11)})"  # noqa: S608
+)
+_INSERT_SECRET = f"INSERT OR REPLACE INTO secrets ({_SECRET_COLUMNS}) VALUES ({', '.join('?' * 7)})"  # noqa: S608
 _GET_SECRET = f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE sid = ? AND expires_at > ?"  # noqa: S608
 _TAKE_SECRET = (
     "DELETE FROM secrets WHERE sid = ? AND expires_at > ? AND has_passphrase = 0 "  # noqa: S608
     f"RETURNING {_SECRET_COLUMNS}"
 )
 _GET_RECEIPT = f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE rid = ? AND expires_at > ?"  # noqa: S608
+_EXPORT_BATCH_SIZE = 500
+_EXPORT_BATCH = (
+    f"SELECT {', '.join('r.' + c.strip() for c in _RECEIPT_COLUMNS.split(','))}, "  # noqa: S608
+    f"{', '.join('s.' + c.strip() for c in _SECRET_COLUMNS.split(','))} "
+    "FROM receipts r LEFT JOIN secrets s ON s.sid = r.sid AND s.expires_at > ? "
+    f"WHERE r.expires_at > ? AND r.rid > ? ORDER BY r.rid LIMIT {_EXPORT_BATCH_SIZE}"
+)
 # One statement per state a receipt can advance to; the column is the state's timestamp.
 _ADVANCE_RECEIPT = {
     state: f"UPDATE receipts SET state = ?, rank = ?, updated = ?, {column} = ? "  # noqa: S608
@@ -179,7 +188,7 @@ class SqliteStore:
 
     # -- secrets and receipts -----------------------------------------------------------------
 
-    async def create(self, secret: StoredSecret, receipt: StoredReceipt, now: int) -> None:
+    async def create(self, secret: StoredSecret | None, receipt: StoredReceipt, now: int) -> None:
         def write() -> None:
             db = self.db
             db.execute("BEGIN IMMEDIATE")
@@ -192,13 +201,14 @@ class SqliteStore:
                         receipt.burned, receipt.memo, receipt.state.rank,
                     ),
                 )  # fmt: skip
-                db.execute(
-                    _INSERT_SECRET,
-                    (
-                        secret.sid, secret.rid, secret.envelope, secret.created,
-                        secret.expires_at, int(secret.has_passphrase), int(secret.previewed),
-                    ),
-                )  # fmt: skip
+                if secret is not None:
+                    db.execute(
+                        _INSERT_SECRET,
+                        (
+                            secret.sid, secret.rid, secret.envelope, secret.created,
+                            secret.expires_at, int(secret.has_passphrase), int(secret.previewed),
+                        ),
+                    )  # fmt: skip
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -261,6 +271,26 @@ class SqliteStore:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
         )
         await self._run(lambda: self.counters.execute(query, (key, value, now + seconds)))
+
+    async def export(self, now: int) -> AsyncIterator[tuple[StoredReceipt, StoredSecret | None]]:
+        after = b""
+        while True:
+            params = (now, now, after)
+            rows: list[Any] = await self._run(
+                lambda: self.db.execute(_EXPORT_BATCH, params).fetchall()  # noqa: B023 - awaited at once
+            )
+            for row in rows:
+                receipt = _receipt(row[:10])
+                secret = _secret(row[10:]) if row[10] is not None else None
+                yield receipt, secret
+            if len(rows) < _EXPORT_BATCH_SIZE:
+                return
+            after = rows[-1][0]
+
+    async def count_receipts(self, now: int) -> int:
+        query = "SELECT count(*) FROM receipts WHERE expires_at > ?"
+        row = await self._run(lambda: self.db.execute(query, (now,)).fetchone())
+        return int(row[0])
 
     async def sweep(self, now: int) -> int:
         def sweep_sync() -> int:

@@ -1,0 +1,77 @@
+"""`onetime store copy` moves a live deployment from SQLite to Redis; the old links keep working."""
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SECRET, start_server, stop_server
+from tests.services import delete_prefixed, require_redis, unique_prefix
+
+pytestmark = pytest.mark.slow
+
+
+def test_copy_from_sqlite_to_redis_keeps_links_states_and_lifetimes(tmp_path: Path) -> None:
+    redis_url, prefix = require_redis(), unique_prefix()
+    target = f"{redis_url}?prefix={prefix}"
+    laptop = start_server(tmp_path / "laptop", tmp_path / "laptop.log")
+    try:
+        with httpx.Client(base_url=laptop.url) as http:
+            unread = http.post(
+                "/api/v1/share", data={"secret": "moves house", "ttl": "3600"}
+            ).json()
+            read = http.post("/api/v1/share", data={"secret": "already read"}).json()
+            http.post(f"/api/v1/secret/{read['secret_key']}")
+            guarded_body = {"secret": {"secret": "guarded", "passphrase": "pass word"}}
+            guarded = http.post("/api/v2/secret/conceal", json=guarded_body).json()["record"]
+    finally:
+        stop_server(laptop)
+
+    source = f"sqlite:///{tmp_path / 'laptop' / 'onetime.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "onetime", "store", "copy", "--from", source, "--to", target, "-q"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "copied 3 receipts and 2 unread secrets" in result.stdout
+
+    grown = start_server(
+        tmp_path / "grown", tmp_path / "grown.log", extra_env={"ONETIME_STORE_URL": target}
+    )
+    try:
+        with httpx.Client(base_url=grown.url) as http:
+            receipt = http.get(f"/api/v1/receipt/{unread['metadata_key']}").json()
+            assert receipt["state"] == "new"
+            assert 3500 < receipt["secret_ttl"] <= 3600
+            assert http.get(f"/api/v1/receipt/{read['metadata_key']}").json()["state"] == "received"
+            assert (
+                http.post(f"/api/v1/secret/{unread['secret_key']}").json()["value"] == "moves house"
+            )
+            assert http.post(f"/api/v1/secret/{read['secret_key']}").status_code == 404
+            reveal = http.post(
+                f"/api/v2/secret/{guarded['secret']['key']}/reveal",
+                json={"passphrase": "pass word"},
+            )
+            assert reveal.json()["record"]["secret_value"] == "guarded"
+    finally:
+        stop_server(grown)
+        asyncio.run(delete_prefixed(redis_url, prefix))
+    assert TEST_SECRET  # both servers ran with the same server secret, as a real move must
+
+
+def test_copy_refuses_bad_urls_in_one_line(tmp_path: Path) -> None:
+    for args, code in (
+        (["--from", "sqlite:///a.db", "--to", "sqlite:///a.db"], 2),
+        (["--from", "mongodb://x", "--to", "sqlite:///b.db"], 2),
+        (["--from", f"sqlite:///{tmp_path}/a.db", "--to", "redis://127.0.0.1:1/0"], 1),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "onetime", "store", "copy", *args, "-q"],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == code, result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
