@@ -1,6 +1,7 @@
 """The Store contract (onetime/store/base.py), run against every backend.
 
-Each backend is a parameter of the `store` fixture; issue 3 adds Redis and Redis Cluster.
+Each backend is a parameter of the `store` fixture: SQLite, a real Redis, and a real
+three-node Redis Cluster started for the run.
 """
 
 import asyncio
