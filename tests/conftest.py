@@ -22,7 +22,7 @@ import pytest
 from onetime.app import create_app
 from onetime.core.clock import ManualClock
 from onetime.settings import Settings, load_settings
-from tests.services import RedisCluster
+from tests.services import RedisCluster, RedisSentinel
 
 TEST_SECRET = "test-server-secret-" + "0123456789abcdef" * 2
 
@@ -191,3 +191,14 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSentinel]:
+    """A real Redis primary behind a real Sentinel, started once for the whole run."""
+    sentinel = RedisSentinel(tmp_path_factory.mktemp("redis-sentinel"))
+    try:
+        sentinel.start()
+        yield sentinel
+    finally:
+        sentinel.stop()

@@ -138,3 +138,65 @@ class RedisCluster:
             process.terminate()
         for process in self.processes:
             process.wait(timeout=10)
+
+
+class RedisSentinel:
+    """A real Redis primary watched by one real Sentinel, both on loopback ports."""
+
+    service = "onetime-test"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.primary_port = 0
+        self.sentinel_port = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis+sentinel://127.0.0.1:{self.sentinel_port}/{self.service}/0"
+
+    def start(self) -> None:
+        import shutil
+        import time
+
+        if shutil.which("redis-server") is None:
+            message = "redis-server is needed for the Sentinel tests"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        self.primary_port, self.sentinel_port = _cluster_port(), _cluster_port()
+        primary = [
+            "redis-server",
+            "--port",
+            str(self.primary_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ]
+        self.processes.append(subprocess.Popen(primary, stdout=subprocess.DEVNULL))
+        config = self.root / "sentinel.conf"
+        config.write_text(
+            f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.root}\n"
+            f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} 1\n"
+        )
+        sentinel = ["redis-server", str(config), "--sentinel"]
+        self.processes.append(subprocess.Popen(sentinel, stdout=subprocess.DEVNULL))
+        for port in (self.primary_port, self.sentinel_port):
+            RedisCluster._wait_until_answering(port)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            answer = subprocess.run(
+                ["redis-cli", "-p", str(self.sentinel_port), "sentinel", "get-master-addr-by-name", self.service],
+                capture_output=True, text=True, timeout=5,
+            )  # fmt: skip
+            if str(self.primary_port) in answer.stdout:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the test Sentinel does not know its primary")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=10)

@@ -1,7 +1,7 @@
 """The Store contract (onetime/store/base.py), run against every backend.
 
 Each backend is a parameter of the `store` fixture: SQLite, a real Redis, and a real
-three-node Redis Cluster started for the run.
+three-node Redis Cluster and a Redis primary behind a real Sentinel, started for the run.
 """
 
 import asyncio
@@ -23,15 +23,15 @@ NOW = 1_700_000_000
 StoreMaker = Callable[[], Awaitable[Store]]
 
 
-@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster", "redis-sentinel"])
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreMaker]:
     """Opens stores of one backend that all share the same data (like several processes would)."""
     opened: list[Store] = []
     redis_url = ""
     if request.param == "redis":
         redis_url = require_redis()
-    elif request.param == "redis-cluster":
-        redis_url = request.getfixturevalue("redis_cluster").url
+    elif request.param in ("redis-cluster", "redis-sentinel"):
+        redis_url = request.getfixturevalue(request.param.replace("-", "_")).url
     prefix = unique_prefix()
 
     async def make() -> Store:
@@ -39,7 +39,8 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         if request.param == "sqlite":
             store = SqliteStore(tmp_path / "store.sqlite3", counters_dir=tmp_path)
         else:
-            store = RedisStore(f"{redis_url}?prefix={prefix}")
+            separator = "&" if "?" in redis_url else "?"
+            store = RedisStore(f"{redis_url}{separator}prefix={prefix}")
         await store.open()
         opened.append(store)
         return store

@@ -123,7 +123,10 @@ def _connect(target: RedisTarget) -> Any:
     sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves this one untyped
         list(target.nodes), sentinel_kwargs={"socket_timeout": target.timeout}
     )
-    return sentinel.master_for(target.service, db=target.db, **options)
+    client = sentinel.master_for(target.service, db=target.db, **options)
+    # The sentinels' own connections must be closed with the client (see RedisStore.close).
+    client.onetime_sentinels = sentinel.sentinels
+    return client
 
 
 def _fields(raw: Any) -> dict[bytes, bytes]:
@@ -191,10 +194,11 @@ class RedisStore:
     async def close(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
-            try:
-                await client.aclose()
-            except (*_UNAVAILABLE, redis_errors.RedisError):
-                pass
+            for connection in (client, *getattr(client, "onetime_sentinels", ())):
+                try:
+                    await connection.aclose()
+                except (*_UNAVAILABLE, redis_errors.RedisError):
+                    pass
 
     async def ping(self) -> None:
         await self._call(self.client.ping())
