@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     counters_dir: Path | None = _MEMORY_DIR if _MEMORY_DIR.is_dir() else None
     site_host: str = "127.0.0.1:7143"
     ssl: bool = False
-    site_name: str = "onetime"
+    site_name: str = Field("onetime", min_length=1, max_length=60)
+    logo_path: Path | None = Field(None, description="An SVG or PNG file shown as the site's logo")
+    primary_color: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$")
+    instructions: str = Field("", max_length=500, description="Text shown above the create form")
     share_domains: Annotated[tuple[str, ...], NoDecode] = ()
     allow_anonymous: bool = True
 
@@ -71,6 +74,15 @@ class Settings(BaseSettings):
 
     sweep_interval: int = Field(60, ge=1)
     log_level: str = "info"
+
+    @field_validator("logo_path")
+    @classmethod
+    def _logo_is_a_file(cls, value: Path | None) -> Path | None:
+        if value is not None and (
+            value.suffix.lower() not in (".svg", ".png") or not value.is_file()
+        ):
+            raise ValueError(f"{value} must be an existing .svg or .png file")
+        return value
 
     @field_validator("secret_previous", "share_domains", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
-from onetime.core.errors import InvalidInput
+from onetime.core.errors import N_, InvalidInput
 from onetime.core.passwords import DEFAULT_LENGTH
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -25,7 +25,7 @@ async def read_params(request: Request) -> dict[str, Any]:
         try:
             form = await request.form()
         except Exception:
-            raise InvalidInput("The form body could not be read.") from None
+            raise InvalidInput(N_("The form body could not be read.")) from None
         try:
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         finally:
@@ -44,9 +44,9 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("The request body is not valid JSON.") from None
+        raise InvalidInput(N_("The request body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise InvalidInput("The request body must be a JSON object.")
+        raise InvalidInput(N_("The request body must be a JSON object."))
     return data
 
 
@@ -73,7 +73,7 @@ def parse_recipients(value: object) -> tuple[str, ...]:
         if not (at and local and "." in domain) or any(
             c.isspace() or c in '<>,;"' for c in address
         ):
-            raise InvalidInput("A recipient is not a valid email address.", field="recipient")
+            raise InvalidInput(N_("A recipient is not a valid email address."), field="recipient")
     return addresses
 
 
@@ -85,4 +85,4 @@ def parse_length(value: object) -> int:
         return value
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 6:
         return int(value.strip())
-    raise InvalidInput("length must be a whole number.", field="length")
+    raise InvalidInput(N_("length must be a whole number."), field="length")

@@ -10,7 +10,7 @@ import onetime
 from onetime.api.auth import AccountCaller, authenticate, guest
 from onetime.api.params import parse_length, parse_recipients
 from onetime.api.serializers import reveal_details, v2_receipt_view, v2_secret
-from onetime.core.errors import InvalidInput, NotFound
+from onetime.core.errors import N_, InvalidInput, NotFound
 from onetime.core.passwords import CharacterSets
 from onetime.core.policy import parse_flag, parse_ttl
 from onetime.core.service import ConcealRequest, GenerateRequest
@@ -151,7 +151,7 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         items = raw.split(",") if isinstance(raw, str) else raw
         if not isinstance(items, list) or not all(isinstance(k, str) for k in items):
             raise InvalidInput(
-                "identifiers must be a comma-separated string or an array of keys.",
+                N_("identifiers must be a comma-separated string or an array of keys."),
                 field="identifiers",
             )
         keys = [k.strip() for k in items if k.strip()]
@@ -219,7 +219,9 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         body: ContinueBody | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         if body is None or not parse_flag(body.continue_):
-            raise InvalidInput('Confirm the burn by sending {"continue": true}.', field="continue")
+            raise InvalidInput(
+                N_('Confirm the burn by sending {"continue": true}.'), field="continue"
+            )
         view = await service.burn(key, body.passphrase, client)
         return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
 

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from onetime.core.errors import WrongPassphrase
+from onetime.core.errors import N_, WrongPassphrase
 
 VERSION = 1
 KDF_NONE = 0
@@ -211,7 +211,7 @@ def open_secret(
     stretched = b""
     if header.params is not None:
         if not passphrase:
-            raise WrongPassphrase("This secret needs its passphrase.")
+            raise WrongPassphrase(N_("This secret needs its passphrase."))
         stretched = stretch_passphrase(passphrase, header.salt, header.params)
     try:
         return _open(
@@ -219,7 +219,7 @@ def open_secret(
         )
     except InvalidTag:
         if header.params is not None:
-            raise WrongPassphrase("That passphrase does not open this secret.") from None
+            raise WrongPassphrase(N_("That passphrase does not open this secret.")) from None
         raise EnvelopeError("the envelope does not open with this key") from None
 
 

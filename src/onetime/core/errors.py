@@ -13,12 +13,23 @@ OnetimeError
 from __future__ import annotations
 
 
-class OnetimeError(Exception):
-    """Base of all domain errors; `message` is written for people."""
+def N_(message: str) -> str:
+    """Mark a message for translation. The catalogs pick it up; the web pages translate it."""
+    return message
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+class OnetimeError(Exception):
+    """Base of all domain errors.
+
+    `template` is an English message for people with `{placeholders}`, filled from `params`;
+    `message` is the filled-in English text. Pages translate `template` and fill it themselves.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.message = message.format(**params) if params else message
+        super().__init__(self.message)
 
 
 class NotFound(OnetimeError):
@@ -28,8 +39,8 @@ class NotFound(OnetimeError):
 class InvalidInput(OnetimeError):
     """A value cannot be used; `field` names it when there is one."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, field: str | None = None, **params: object) -> None:
+        super().__init__(message, **params)
         self.field = field
 
 
@@ -40,8 +51,8 @@ class WrongPassphrase(OnetimeError):
 class Forbidden(OnetimeError):
     """The caller is not allowed to do this; `code` is stable for programs."""
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: str, **params: object) -> None:
+        super().__init__(message, **params)
         self.code = code
 
 
@@ -52,8 +63,8 @@ class Unauthorized(OnetimeError):
 class RateLimited(OnetimeError):
     """Too many attempts from this client or on this record."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int, **params: object) -> None:
+        super().__init__(message, **params)
         self.retry_after = max(1, retry_after)
 
 

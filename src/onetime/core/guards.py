@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onetime.core.clock import Clock
-from onetime.core.errors import RateLimited
+from onetime.core.errors import N_, RateLimited
 from onetime.store.base import Store
 
 
@@ -42,7 +42,7 @@ class Guards:
         counter = await self._store.hit_counter(f"create:{client}", self.rules.create_window, now)
         if counter.value > limit:
             raise RateLimited(
-                "You have created many secrets in a short time. Please wait and try again.",
+                N_("You have created many secrets in a short time. Please wait and try again."),
                 retry_after=counter.expires_at - now,
             )
 
@@ -54,8 +54,9 @@ class Guards:
             if lock is not None:
                 minutes = max(1, (lock.expires_at - now + 59) // 60)
                 raise RateLimited(
-                    f"Too many wrong passphrases. Try again in {minutes} minutes.",
+                    N_("Too many wrong passphrases. Try again in {minutes} minutes."),
                     retry_after=lock.expires_at - now,
+                    minutes=minutes,
                 )
 
     async def count_wrong_passphrase(self, sid: bytes, client: str) -> None:

@@ -6,7 +6,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from onetime.core.errors import InvalidInput
+from onetime.core.errors import N_, InvalidInput
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -43,11 +43,14 @@ def generate_password(length: int = DEFAULT_LENGTH, sets: CharacterSets | None =
     """Return a random password with at least one character from every chosen set."""
     if not MIN_LENGTH <= length <= MAX_LENGTH:
         raise InvalidInput(
-            f"The length must be between {MIN_LENGTH} and {MAX_LENGTH}.", field="length"
+            N_("The length must be between {min} and {max}."),
+            field="length",
+            min=MIN_LENGTH,
+            max=MAX_LENGTH,
         )
     pools = (sets or CharacterSets()).pools()
     if not pools:
-        raise InvalidInput("Choose at least one kind of character.", field="character_sets")
+        raise InvalidInput(N_("Choose at least one kind of character."), field="character_sets")
     alphabet = "".join(pools)
     chars = [secrets.choice(pool) for pool in pools]
     chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]

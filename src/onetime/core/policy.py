@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onetime.core.errors import InvalidInput
+from onetime.core.errors import N_, InvalidInput
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -39,12 +39,14 @@ class Limits:
     def check_content(self, content: str) -> bytes:
         """Return the content as UTF-8, or raise when it is empty or too large."""
         if not content or not content.strip():
-            raise InvalidInput("You did not provide anything to share.", field="secret")
+            raise InvalidInput(N_("You did not provide anything to share."), field="secret")
         data = content.encode("utf-8", errors="surrogatepass")
         if len(data) > self.secret_max_bytes:
             raise InvalidInput(
-                f"The secret is {len(data):,} bytes; the limit is {self.secret_max_bytes:,} bytes.",
+                N_("The secret is {size:,} bytes; the limit is {limit:,} bytes."),
                 field="secret",
+                size=len(data),
+                limit=self.secret_max_bytes,
             )
         return data
 
@@ -52,16 +54,20 @@ class Limits:
         """Return the passphrase to use (None for none), or raise when it breaks the rules."""
         if not passphrase:
             if self.passphrase_required:
-                raise InvalidInput("A passphrase is required on this service.", field="passphrase")
+                raise InvalidInput(
+                    N_("A passphrase is required on this service."), field="passphrase"
+                )
             return None
         if len(passphrase) < self.passphrase_min:
             raise InvalidInput(
-                f"The passphrase must be at least {self.passphrase_min} characters.",
+                N_("The passphrase must be at least {count} characters."),
+                count=self.passphrase_min,
                 field="passphrase",
             )
         if len(passphrase) > self.passphrase_max:
             raise InvalidInput(
-                f"The passphrase must be at most {self.passphrase_max} characters.",
+                N_("The passphrase must be at most {count} characters."),
+                count=self.passphrase_max,
                 field="passphrase",
             )
         return passphrase
@@ -72,7 +78,7 @@ def parse_ttl(value: object) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise InvalidInput("ttl must be a number of seconds.", field="ttl")
+        raise InvalidInput(N_("ttl must be a number of seconds."), field="ttl")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -83,7 +89,7 @@ def parse_ttl(value: object) -> int | None:
             if len(text) > 12:
                 return 10**12  # absurdly long: it will be clamped to the maximum anyway
             return int(text)
-    raise InvalidInput("ttl must be a whole number of seconds, like 3600.", field="ttl")
+    raise InvalidInput(N_("ttl must be a whole number of seconds, like 3600."), field="ttl")
 
 
 def parse_flag(value: object) -> bool:

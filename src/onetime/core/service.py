@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from onetime.core import crypto
 from onetime.core.clock import Clock
-from onetime.core.errors import Forbidden, InvalidInput, NotFound, WrongPassphrase
+from onetime.core.errors import N_, Forbidden, InvalidInput, NotFound, WrongPassphrase
 from onetime.core.guards import Guards
 from onetime.core.identifiers import KeyCodec, KeyKind, LinkKey
 from onetime.core.passwords import CharacterSets, generate_password
@@ -23,8 +23,8 @@ from onetime.store.base import Store
 
 log = logging.getLogger("onetime.service")
 T = TypeVar("T")
-_NOT_FOUND = "Unknown secret. It may have been read already, burned, or it expired."
-_NO_RECEIPT = "Unknown receipt. It may have expired."
+_NOT_FOUND = N_("Unknown secret. It may have been read already, burned, or it expired.")
+_NO_RECEIPT = N_("Unknown receipt. It may have expired.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ class SecretService:
         share_domain = self._check_share_domain(request.share_domain)
         if request.recipients and not caller.has_account:
             raise Forbidden(
-                "Sending a secret by email needs an account.", code="recipient_needs_account"
+                N_("Sending a secret by email needs an account."), code="recipient_needs_account"
             )
         await self.guards.count_creation(client)
 
@@ -153,7 +153,7 @@ class SecretService:
         domain = share_domain.strip().lower()
         if domain and domain not in self.share_domains:
             raise InvalidInput(
-                "That share domain is not configured on this service.", field="share_domain"
+                N_("That share domain is not configured on this service."), field="share_domain"
             )
         return domain
 
@@ -202,7 +202,7 @@ class SecretService:
         if secret is None:
             raise NotFound(_NOT_FOUND)
         if secret.has_passphrase and not passphrase:
-            raise WrongPassphrase("This secret needs its passphrase.")
+            raise WrongPassphrase(N_("This secret needs its passphrase."))
         await self.guards.check_passphrase_lock(sid, client)
         try:
             plaintext = await self._slow(
@@ -297,7 +297,7 @@ class SecretService:
         self, secret_key_text: str, secret: StoredSecret, passphrase: str | None, client: str
     ) -> None:
         if not passphrase:
-            raise WrongPassphrase("Burning this secret needs its passphrase.")
+            raise WrongPassphrase(N_("Burning this secret needs its passphrase."))
         await self.guards.check_passphrase_lock(secret.sid, client)
         link = self._parse(KeyKind.SECRET, secret_key_text)
         try:
@@ -320,11 +320,13 @@ class SecretService:
             raise NotFound(_NO_RECEIPT)
         if stored.owner_id is not None and stored.owner_id != caller.account_id:
             raise Forbidden(
-                "Only the account that made this receipt can change it.", code="not_owner"
+                N_("Only the account that made this receipt can change it."), code="not_owner"
             )
         if len(memo) > self.limits.memo_max_chars:
             raise InvalidInput(
-                f"The memo can be at most {self.limits.memo_max_chars} characters.", field="memo"
+                N_("The memo can be at most {count} characters."),
+                field="memo",
+                count=self.limits.memo_max_chars,
             )
         sealed = (
             crypto.seal_for_receipt(self.keyring, key.raw, stored.rid, memo.encode())

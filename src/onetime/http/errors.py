@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onetime.core.errors import (
+    N_,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -44,6 +46,13 @@ class Problem:
     field: str | None = None
     code: str | None = None
     retry_after: int | None = None
+    # The untranslated message with {placeholders}, and their values: pages translate these.
+    template: str = ""
+    params: Mapping[str, object] = dataclass_field(default_factory=dict)
+
+    @property
+    def text_template(self) -> str:
+        return self.template or self.message
 
 
 # Renders a Problem as an HTML page; the web package installs the real one.
@@ -52,6 +61,13 @@ PageRenderer = Callable[[Request, Problem], Response]
 
 def problem_for(error: Exception) -> Problem:
     """Translate any exception into a Problem; unknown ones become a bare 500."""
+    problem = _problem_for(error)
+    if isinstance(error, OnetimeError) and not isinstance(error, StoreUnavailable):
+        return replace(problem, template=error.template, params=error.params)
+    return problem
+
+
+def _problem_for(error: Exception) -> Problem:
     match error:
         case NotFound():
             return Problem(404, "not_found", error.message)
@@ -69,7 +85,7 @@ def problem_for(error: Exception) -> Problem:
             return Problem(
                 503,
                 "unavailable",
-                "The service is temporarily unavailable. Please try again shortly.",
+                N_("The service is temporarily unavailable. Please try again shortly."),
             )
         case RequestValidationError():
             return _validation_problem(error)
@@ -77,13 +93,15 @@ def problem_for(error: Exception) -> Problem:
             return _http_problem(error)
         case OnetimeError():
             return Problem(400, "bad_request", error.message)
-    return Problem(500, "server_error", "Something went wrong on our side. Nothing was revealed.")
+    return Problem(
+        500, "server_error", N_("Something went wrong on our side. Nothing was revealed.")
+    )
 
 
 def _validation_problem(error: RequestValidationError) -> Problem:
     first: dict[str, Any] = error.errors()[0] if error.errors() else {}
     if first.get("type") == "json_invalid":
-        return Problem(400, "invalid_json", "The request body is not valid JSON.")
+        return Problem(400, "invalid_json", N_("The request body is not valid JSON."))
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
     field = location[-1] if location else None
     message = str(first.get("msg", "invalid input"))
@@ -93,10 +111,10 @@ def _validation_problem(error: RequestValidationError) -> Problem:
 
 def _http_problem(error: HTTPException) -> Problem:
     messages = {
-        404: ("not_found", "There is nothing at this address."),
-        405: ("method_not_allowed", "This address does not accept that method."),
-        413: ("too_large", "The request body is too large."),
-        415: ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
+        404: ("not_found", N_("There is nothing at this address.")),
+        405: ("method_not_allowed", N_("This address does not accept that method.")),
+        413: ("too_large", N_("The request body is too large.")),
+        415: ("unsupported_media_type", N_("Send JSON with Content-Type: application/json.")),
     }
     kind, default = messages.get(error.status_code, ("http_error", str(error.detail)))
     detail = error.detail if isinstance(error.detail, str) and error.status_code == 415 else default

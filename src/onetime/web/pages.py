@@ -17,10 +17,10 @@ from onetime.core.policy import DAY, HOUR, MINUTE, natural_duration, parse_ttl
 from onetime.core.service import ConcealRequest
 from onetime.core.views import ANONYMOUS
 from onetime.deps import ClientTag, CurrentSettings, Service
+from onetime.web.forms import read_form
 from onetime.web.render import render
 
 router = APIRouter(include_in_schema=False)
-_MAX_FIELDS = 20
 _TTL_CHOICES = (5 * MINUTE, HOUR, 4 * HOUR, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY)
 
 
@@ -35,18 +35,6 @@ def ttl_choices(settings: CurrentSettings) -> list[tuple[int, str]]:
     allowed = {t for t in _TTL_CHOICES if limits.ttl_min <= t <= longest}
     allowed |= {limits.clamp_ttl(None, has_account=False), longest}
     return [(t, natural_duration(t)) for t in sorted(allowed)]
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The text fields of a posted form. Our forms send no files, so none are accepted."""
-    try:
-        form = await request.form(max_files=0, max_fields=_MAX_FIELDS)
-    except Exception:
-        raise InvalidInput("The form could not be read. Please try again.") from None
-    try:
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    finally:
-        await form.close()
 
 
 def _create_page(
@@ -71,7 +59,7 @@ async def create_form(request: Request, settings: CurrentSettings) -> Response:
 async def create(
     request: Request, service: Service, client: ClientTag, settings: CurrentSettings
 ) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     content = form.get("secret", "")
     ttl: int | None = None
     try:
@@ -100,7 +88,7 @@ async def reveal_page(key: str, request: Request, service: Service) -> Response:
 
 @router.post("/secret/{key}")
 async def reveal(key: str, request: Request, service: Service, client: ClientTag) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     try:
         view = await service.reveal(key, form.get("passphrase") or None, client)
     except NotFound:
@@ -149,7 +137,7 @@ async def _receipt_response(
 async def burn(
     key: str, request: Request, service: Service, client: ClientTag, settings: CurrentSettings
 ) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     try:
         await service.burn(key, form.get("passphrase") or None, client)
     except WrongPassphrase as error:

@@ -1,4 +1,8 @@
-"""Rendering pages: one Jinja2 environment, and the error page every HTML error goes through."""
+"""Rendering pages: one Jinja2 environment with our catalogs, and the one error page.
+
+Every page is rendered in the language `i18n.negotiate` picks, with the visitor's explicit
+theme choice (if any) and the site's branding available to templates.
+"""
 
 from __future__ import annotations
 
@@ -11,39 +15,79 @@ from fastapi import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
+from onetime.core.errors import N_
 from onetime.http.errors import Problem
+from onetime.web import i18n
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+THEME_COOKIE = "theme"
+THEMES = ("light", "dark")
 _TITLES = {
-    404: "Nothing here",
-    405: "Not allowed",
-    413: "Too large",
-    422: "Please check your input",
-    429: "Please wait a moment",
-    503: "Temporarily unavailable",
+    404: N_("Nothing here"),
+    405: N_("Not allowed"),
+    413: N_("Too large"),
+    422: N_("Please check your input"),
+    429: N_("Please wait a moment"),
+    503: N_("Temporarily unavailable"),
 }
+_DEFAULT_TITLE = N_("Something went wrong")
 
 
 @cache
 def templates() -> Jinja2Templates:
-    """The template set, made once per process on first use."""
+    """The template set with gettext wired to the request's language, made once per process."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, auto_reload=False
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+        gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True
+    )
+    environment.globals.update(
+        duration=i18n.duration,
+        languages=i18n.languages,
+        translate_error=i18n.translate_error,
     )
     return Jinja2Templates(env=environment)
 
 
+def request_locale(request: Request) -> str:
+    return i18n.negotiate(
+        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
+
+
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """Render a template with the site's settings available as `site`."""
-    context = {"site": request.app.state.context.settings, **values}
-    return templates().TemplateResponse(request, name, context, status_code=status)
+    """Render a template in the request's language; `site`, `locale` and `theme` are available."""
+    locale = request_locale(request)
+    i18n.use_locale(locale)
+    theme = request.cookies.get(THEME_COOKIE)
+    context = {
+        "site": request.app.state.context.settings,
+        "locale": locale,
+        "html_lang": locale.replace("_", "-"),
+        "theme": theme if theme in THEMES else None,
+        "current_path": request.url.path,
+        **values,
+    }
+    response = templates().TemplateResponse(request, name, context, status_code=status)
+    # The same address answers in several languages and themes: caches must keep them apart.
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
 
 
 def render_problem_page(request: Request, problem: Problem) -> Response:
     """The page for any error on the HTML side: a title, the message, and no internals."""
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    title = _TITLES.get(problem.status, "Something went wrong")
-    response = render(request, "error.html", problem.status, title=title, problem=problem)
-    if headers:
-        response.headers.update(headers)
+    i18n.use_locale(request_locale(request))
+    title = i18n.gettext_(_TITLES.get(problem.status, _DEFAULT_TITLE))
+    message = i18n.translate_error(problem.text_template, problem.params)
+    response = render(
+        request, "error.html", problem.status, title=title, problem=problem, message=message
+    )
+    if problem.retry_after:
+        response.headers["Retry-After"] = str(problem.retry_after)
     return response
