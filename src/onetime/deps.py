@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,10 +25,27 @@ def get_settings(request: Request) -> Settings:
     return get_context(request).settings
 
 
+def client_bucket(address: str) -> str:
+    """What rate limits count by: an IPv4 address, or the /64 network of an IPv6 address.
+
+    One IPv6 host usually holds a whole /64, so counting single addresses would let it pick a
+    fresh one for every request. IPv4 addresses mapped into IPv6 count as themselves.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an address (a test client, a Unix socket): count it as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def get_client_tag(request: Request) -> str:
     """A keyed hash of the caller's address: rate limits use it; the address itself is not kept."""
     address = request.client.host if request.client else "unknown"
-    return get_context(request).keyring.client_tag(address)
+    return get_context(request).keyring.client_tag(client_bucket(address))
 
 
 Context = Annotated[AppContext, Depends(get_context)]

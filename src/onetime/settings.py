@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(19_456, ge=8, le=1_048_576)
 
     sweep_interval: int = Field(60, ge=1)
-    log_level: str = "info"
+    # No "trace": at that level uvicorn logs every client's address and port.
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("logo_path")
     @classmethod
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
         ):
             raise ValueError(f"{value} must be an existing .svg or .png file")
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("secret_previous", "share_domains", mode="before")
     @classmethod

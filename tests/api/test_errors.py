@@ -85,6 +85,65 @@ async def test_v1_json_that_is_not_an_object_is_a_legacy_400(env: InProcess) -> 
     assert_v1_error(response, intended=400)
 
 
+@pytest.mark.parametrize("path", ["share", "secret/" + "0" * 62, "receipt/" + "0" * 62 + "/burn"])
+async def test_v1_deeply_nested_json_is_a_legacy_400(env: InProcess, path: str) -> None:
+    # Python's JSON parser gives up on deep nesting with a RecursionError, not a ValueError.
+    nested = b"[" * 30_000 + b"]" * 30_000
+    response = await env.client.post(
+        f"{V1}/{path}", content=nested, headers={"content-type": "application/json"}
+    )
+    body = assert_v1_error(response, intended=400)
+    assert "JSON" in body["message"]
+
+
+def _json(value: str) -> bytes:
+    """A JSON body written by hand, so it can carry escapes such as a lone surrogate."""
+    return value.encode()
+
+
+async def test_a_passphrase_with_a_lone_surrogate_is_not_a_500(env: InProcess) -> None:
+    # JSON may escape half a UTF-16 pair ("\ud800"); Python reads it as a lone surrogate.
+    headers = {"content-type": "application/json"}
+    created = await env.client.post(
+        f"{V2}/secret/conceal",
+        content=_json('{"secret": {"secret": "odd", "passphrase": "ab\\ud800cd"}}'),
+        headers=headers,
+    )
+    assert created.status_code == 200, created.text
+    skey = created.json()["record"]["secret"]["key"]
+    wrong = await env.client.post(
+        f"{V2}/secret/{skey}/reveal",
+        content=_json('{"continue": true, "passphrase": "ab\\udc00cd"}'),
+        headers=headers,
+    )
+    assert_v2_error(wrong, 422, "wrong_passphrase")
+    v1 = await env.client.post(
+        f"{V1}/share",
+        content=_json('{"secret": "odd", "passphrase": "\\udfff\\udfff\\udfff\\udfff"}'),
+        headers=headers,
+    )
+    assert v1.status_code == 200, v1.text
+    right = await env.client.post(
+        f"{V2}/secret/{skey}/reveal",
+        content=_json('{"continue": true, "passphrase": "ab\\ud800cd"}'),
+        headers=headers,
+    )
+    assert right.json()["record"]["secret_value"] == "odd"
+
+
+async def test_status_of_an_identifier_with_a_lone_surrogate_is_unknown(env: InProcess) -> None:
+    skey, _ = await v2_keys(env.client)
+    response = await env.client.post(
+        f"{V2}/secret/status",
+        content=_json('{"identifiers": ["ab\\ud800cd", "' + skey + '"]}'),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    records = response.json()["records"]
+    assert [r["state"] for r in records] == ["unknown", "new"]
+    assert records[0]["identifier"].startswith("ab")
+
+
 async def test_v1_refuses_a_body_it_cannot_read(env: InProcess) -> None:
     response = await env.client.post(
         f"{V1}/share", content=b"secret=hi", headers={"content-type": "text/plain"}
@@ -345,3 +404,28 @@ async def test_default_request_limit_leaves_room_for_a_secret_at_its_limit(env: 
     assert response.status_code == 200
     revealed = await env.client.post(f"{V1}/secret/{response.json()['secret_key']}")
     assert revealed.json()["value"] == text
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+async def test_a_body_on_a_method_without_one_is_limited_too(app_factory: Any, method: str) -> None:
+    # v2 reads the body of GET requests to refuse non-JSON ones; it must not buffer any size.
+    async with app_factory(request_max_bytes=2000) as env:
+        skey, _ = await v2_keys(env.client, "still here")
+        pulled = 0
+
+        async def endless() -> Any:
+            nonlocal pulled
+            while pulled < 10_000:
+                pulled += 1
+                yield b"x" * 1000
+
+        response = await env.client.request(
+            method,
+            f"{V2}/secret/{skey}/status",
+            content=endless(),
+            headers={"content-type": "text/plain"},
+        )
+        assert response.status_code == 413
+        assert pulled <= 3
+        status = await env.client.get(f"{V2}/secret/{skey}/status")
+        assert status.json()["record"]["state"] == "new"

@@ -189,3 +189,29 @@ async def test_a_limit_of_zero_switches_it_off(app_factory: AppFactory) -> None:
         for _ in range(120):
             response = await env.client.post(f"{V1}/share", data={"secret": "x"})
             assert response.status_code == 200
+
+
+async def test_ipv6_clients_are_limited_per_64_network(app_factory: AppFactory) -> None:
+    # One IPv6 host usually holds a whole /64; counting each address alone would let it create
+    # without limit (and guess without a per-client limit) by changing the last 64 bits.
+    async with app_factory(create_limit=3) as env:
+        for host in ("2001:db8:0:1::1", "2001:db8:0:1::2", "2001:db8:0:1:ffff:1:2:3"):
+            async with client_from(env, host) as client:
+                await v2_conceal(client)
+        async with client_from(env, "2001:db8:0:1::abcd") as same_network:
+            limited = await same_network.post(
+                f"{V2}/secret/conceal", json={"secret": {"secret": "x"}}
+            )
+            assert_v2_error(limited, 429, "rate_limited")
+        async with client_from(env, "2001:db8:0:2::1") as next_network:
+            await v2_conceal(next_network)
+
+
+async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(app_factory: AppFactory) -> None:
+    async with app_factory(create_limit=2) as env:
+        async with client_from(env, "192.0.2.7") as plain:
+            await v2_conceal(plain)
+        async with client_from(env, "::ffff:192.0.2.7") as mapped:
+            await v2_conceal(mapped)
+            limited = await mapped.post(f"{V2}/secret/conceal", json={"secret": {"secret": "x"}})
+            assert_v2_error(limited, 429, "rate_limited")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.api.flows import (
@@ -186,6 +188,38 @@ async def test_nineteen_wrong_tries_across_clients_do_not_lock(env: InProcess) -
     async with client_from(env, "10.0.3.1") as newcomer:
         response = await guess(newcomer, skey, RIGHT)
         assert response.json()["record"]["secret_value"] == "still open"
+
+
+async def test_concurrent_wrong_guesses_from_one_client_are_tried_at_most_five_times(
+    env: InProcess,
+) -> None:
+    skey, _ = await v2_keys(env.client, "raced", passphrase=RIGHT)
+    answers = await asyncio.gather(*(guess(env.client, skey, f"wrong {n}") for n in range(40)))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(422) == PER_CLIENT
+    assert statuses.count(429) == 40 - PER_CLIENT
+    for answer in answers:
+        if answer.status_code == 429:
+            assert_v2_error(answer, 429, "rate_limited")
+    # The five that were tried lock this client, even with the right passphrase.
+    assert (await guess(env.client, skey, RIGHT)).status_code == 429
+
+
+async def test_concurrent_wrong_guesses_across_clients_are_tried_at_most_twenty_times(
+    env: InProcess,
+) -> None:
+    skey, _ = await v2_keys(env.client, "raced by many", passphrase=RIGHT)
+
+    async def four_guesses(n: int) -> list[int]:
+        async with client_from(env, f"10.0.4.{n}") as guesser:
+            answers = await asyncio.gather(*(guess(guesser, skey, "wrong") for _ in range(4)))
+            return [a.status_code for a in answers]
+
+    statuses = [s for batch in await asyncio.gather(*map(four_guesses, range(10))) for s in batch]
+    assert statuses.count(422) == PER_SECRET
+    assert statuses.count(429) == 40 - PER_SECRET
+    async with client_from(env, "10.0.5.1") as newcomer:
+        assert (await guess(newcomer, skey, RIGHT)).status_code == 429
 
 
 async def test_v1_lockout_is_a_legacy_429(env: InProcess) -> None:

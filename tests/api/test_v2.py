@@ -553,11 +553,13 @@ async def test_burn_of_an_unknown_receipt_is_404(env: InProcess) -> None:
         "Basic " + "bm9jb2xvbg==",  # "nocolon"
         "Bearer some-token",
         "",
+        b"Basic \xc3\xa9t\xc3\xa9",  # not ASCII: base64 cannot even be tried
+        "Basic /w==",  # base64 of a byte that is not UTF-8
     ],
-    ids=["wrong-token", "garbled", "no-colon", "bearer", "empty"],
+    ids=["wrong-token", "garbled", "no-colon", "bearer", "empty", "non-ascii", "non-utf8"],
 )
 async def test_a_wrong_authorization_header_is_401_never_anonymous(
-    env: InProcess, authorization: str
+    env: InProcess, authorization: str | bytes
 ) -> None:
     headers = {"Authorization": authorization}
     response = await env.client.post(

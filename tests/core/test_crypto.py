@@ -1,5 +1,7 @@
 """The envelope: round trips, passphrases, tampering, rotation, receipt sealing."""
 
+import struct
+
 import pytest
 
 from onetime.core import crypto
@@ -85,3 +87,26 @@ def test_client_tags_are_keyed_and_stable(keyring: crypto.Keyring) -> None:
     assert tag != keyring.client_tag("192.0.2.2")
     assert tag != crypto.Keyring(b"t" * 40).client_tag("192.0.2.1")
     assert "192" not in tag
+
+
+@pytest.mark.parametrize(
+    ("time_cost", "memory_kib", "parallelism"),
+    [(1, 8, 8), (1, 63, 8), (0, 1024, 1), (17, 1024, 1), (1, 2**21, 1), (1, 1024, 9)],
+    ids=[
+        "memory-below-8-per-lane",
+        "memory-just-below",
+        "no-pass",
+        "too-many-passes",
+        "2-gib",
+        "9-lanes",
+    ],
+)
+def test_envelopes_with_unusable_argon2_costs_are_rejected_before_hashing(
+    keyring: crypto.Keyring, time_cost: int, memory_kib: int, parallelism: int
+) -> None:
+    # Argon2 needs 8 KiB per lane; anything it would refuse, or that would cost absurd memory
+    # or time, is a damaged envelope, not a 500 (or minutes of hashing) at reveal time.
+    envelope = bytearray(crypto.seal_secret(keyring, LINK, RECORD, b"hello", "open sesame", FAST))
+    envelope[6:12] = struct.pack(">BIB", time_cost, memory_kib, parallelism)
+    with pytest.raises(crypto.EnvelopeError):
+        crypto.open_secret(keyring, LINK, RECORD, bytes(envelope), "open sesame")

@@ -1,5 +1,7 @@
 """What only the SQLite store promises beyond the contract."""
 
+import os
+import stat
 from pathlib import Path
 
 from onetime.store.sqlite import SqliteStore
@@ -29,5 +31,41 @@ async def test_counters_stay_off_the_database_file(tmp_path: Path) -> None:
         tables = store.db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
         assert ("counters",) not in tables
         assert any((tmp_path / "mem").iterdir())
+    finally:
+        await store.close()
+
+
+async def test_counters_live_in_a_directory_only_we_can_enter(tmp_path: Path) -> None:
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /dev/shm: anyone may create files here
+    store = SqliteStore(tmp_path / "s.sqlite3", counters_dir=shared)
+    await store.open()
+    try:
+        await store.hit_counter("client-tag", 60, NOW)
+        (private,) = shared.iterdir()
+        info = private.lstat()
+        assert stat.S_ISDIR(info.st_mode)
+        assert info.st_uid == os.getuid()
+        assert info.st_mode & 0o077 == 0
+        assert Path(store.counters_path).name in {p.name for p in private.iterdir()}
+    finally:
+        await store.close()
+
+
+async def test_counters_never_use_a_directory_others_could_have_prepared(tmp_path: Path) -> None:
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    store = SqliteStore(tmp_path / "s.sqlite3", counters_dir=shared)
+    # Someone got there first: the predictable directory exists and anyone may write in it.
+    prepared = Path(store.counters_path).parent
+    prepared.mkdir()
+    prepared.chmod(0o777)
+    await store.open()
+    try:
+        counter = await store.hit_counter("client-tag", 60, NOW)
+        assert counter.value == 1
+        assert await store.read_counter("client-tag", NOW) == counter
+        assert list(prepared.iterdir()) == []  # nothing of ours went in there
     finally:
         await store.close()

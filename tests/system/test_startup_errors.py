@@ -52,6 +52,19 @@ def test_a_setting_of_the_wrong_type_names_the_variable(tmp_path: Path) -> None:
     assert_one_line(result, "ONETIME_TTL_MIN")
 
 
+@pytest.mark.parametrize("level", ["trace", "notset", "5"])
+def test_a_log_level_that_would_log_client_addresses_is_refused(tmp_path: Path, level: str) -> None:
+    # uvicorn logs "<address>:<port> - HTTP connection made" at its TRACE level and below.
+    result = serve(tmp_path, ONETIME_LOG_LEVEL=level, ONETIME_SECRET="s" * 40)
+    assert_one_line(result, "ONETIME_LOG_LEVEL")
+
+
+def test_log_levels_are_read_in_any_case() -> None:
+    from onetime.settings import load_settings
+
+    assert load_settings(log_level=" DEBUG ").log_level == "debug"
+
+
 def test_development_creates_a_server_secret_once(tmp_path: Path) -> None:
     from onetime.settings import load_settings, server_secret
 

@@ -8,8 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from onetime.cli.store_copy import copy_records
+from onetime.core.records import ReceiptState
+from onetime.store.sqlite import SqliteStore
 from tests.conftest import TEST_SECRET, start_server, stop_server
 from tests.services import delete_prefixed, require_redis, unique_prefix
+from tests.store.test_contract import NOW, records
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +79,29 @@ def test_copy_refuses_bad_urls_in_one_line(tmp_path: Path) -> None:
         assert result.returncode == code, result.stderr
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_copying_again_never_brings_back_a_secret_read_on_the_target(tmp_path: Path) -> None:
+    source = SqliteStore(tmp_path / "old.sqlite3")
+    target = SqliteStore(tmp_path / "new.sqlite3")
+    await source.open()
+    await target.open()
+    try:
+        secret, receipt = records()
+        await source.create(secret, receipt, NOW)
+        first = await copy_records(source, target, NOW)
+        assert (first.receipts, first.secrets) == (1, 1)
+
+        # The recipient reads it on the new store, then the operator runs the copy again.
+        assert await target.take_secret(secret.sid, NOW + 1) == secret
+        assert await target.advance_receipt(receipt.rid, ReceiptState.REVEALED, NOW + 1)
+        again = await copy_records(source, target, NOW + 2)
+
+        assert (again.receipts, again.secrets) == (0, 0)
+        assert await target.get_secret(secret.sid, NOW + 2) is None
+        copied = await target.get_receipt(receipt.rid, NOW + 2)
+        assert copied is not None
+        assert copied.state is ReceiptState.REVEALED
+    finally:
+        await source.close()
+        await target.close()

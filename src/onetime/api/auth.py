@@ -7,7 +7,6 @@ header is refused with 401: a wrong header never silently falls back to anonymou
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from typing import Annotated
 
@@ -27,7 +26,7 @@ def _basic_credentials(header: str) -> tuple[str, str]:
         raise Unauthorized(N_("Use HTTP Basic authentication: your email and your API token."))
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # bad base64 (binascii.Error), non-ASCII text, bytes that are not UTF-8
         raise Unauthorized(N_("The Authorization header is not valid Basic credentials.")) from None
     user, sep, token = decoded.partition(":")
     if not sep or not user:

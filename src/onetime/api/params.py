@@ -43,7 +43,7 @@ async def read_params(request: Request) -> dict[str, Any]:
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise InvalidInput(N_("The request body is not valid JSON.")) from None
     if not isinstance(data, dict):
         raise InvalidInput(N_("The request body must be a JSON object."))

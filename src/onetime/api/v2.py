@@ -164,7 +164,9 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
             try:
                 records.append(v2_secret(await service.secret_status(key)))
             except NotFound:
-                records.append({"identifier": key, "key": key, "state": "unknown"})
+                # Echo what was asked, minus what JSON cannot carry out (lone surrogates).
+                echo = key.encode("utf-8", errors="replace").decode("utf-8")
+                records.append({"identifier": echo, "key": echo, "state": "unknown"})
         return {"success": True, "records": records, "count": len(records)}
 
     @router.get("/secret/{key}", summary="A secret's metadata; reveals it only with continue=true")

@@ -1,7 +1,9 @@
 """`onetime store copy`: move live secrets and receipts, with their remaining lifetimes, to another store.
 
 Records are copied as they are stored (ciphertext and hashes), so the target needs the same
-server secret to serve them; nothing is decrypted on the way. Running it twice is harmless.
+server secret to serve them; nothing is decrypted on the way. Running it twice is harmless:
+a receipt already in the target is left alone with its secret, so a secret read or burned on
+the target since the first run does not come back.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class CopyReport:
 
     receipts: int = 0
     secrets: int = 0
+    skipped: int = 0  # receipts the target already had
 
 
 async def copy_records(
@@ -39,9 +42,13 @@ async def copy_records(
     total = await source.count_receipts(now)
     task = progress.add_task("copying", total=total) if progress else None
     async for receipt, secret in source.export(now):
-        await target.create(secret, receipt, now)
-        report.receipts += 1
-        report.secrets += secret is not None
+        if await target.get_receipt(receipt.rid, now) is not None:
+            # Copied before: the target's state wins (its secret may have been read since).
+            report.skipped += 1
+        else:
+            await target.create(secret, receipt, now)
+            report.receipts += 1
+            report.secrets += secret is not None
         if progress is not None and task is not None:
             progress.advance(task)
     return report
@@ -89,4 +96,5 @@ def copy(
     except StoreUnavailable as error:
         typer.echo(f"onetime: {error.message}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"copied {report.receipts} receipts and {report.secrets} unread secrets")
+    skipped = f"; {report.skipped} receipts were there already" if report.skipped else ""
+    typer.echo(f"copied {report.receipts} receipts and {report.secrets} unread secrets{skipped}")

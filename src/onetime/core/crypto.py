@@ -108,7 +108,8 @@ def stretch_passphrase(passphrase: str, salt: bytes, params: Argon2Params) -> by
     """Argon2id over the passphrase: the slow, memory-hard part of a passphrase secret."""
     return bytes(
         hash_secret_raw(
-            secret=passphrase.encode("utf-8"),
+            # JSON can carry lone surrogates ("\ud800"); keep them, as the content does.
+            secret=passphrase.encode("utf-8", errors="surrogatepass"),
             salt=salt,
             time_cost=params.time_cost,
             memory_cost=params.memory_kib,
@@ -152,7 +153,12 @@ def _read_header(envelope: bytes) -> _Header:
         return _Header(key_id, kdf, None, b"", envelope[:6])
     if kdf == KDF_ARGON2ID and len(envelope) >= 6 + 6 + _SALT_BYTES:
         time_cost, memory_kib, parallelism = struct.unpack(">BIB", envelope[6:12])
-        if not (1 <= time_cost <= 16 and 8 <= memory_kib <= 1_048_576 and 1 <= parallelism <= 8):
+        # The bounds of the settings; Argon2 itself needs at least 8 KiB per lane.
+        if not (
+            1 <= time_cost <= 16
+            and 1 <= parallelism <= 8
+            and 8 * parallelism <= memory_kib <= 1_048_576
+        ):
             raise EnvelopeError("implausible key stretching parameters")
         params = Argon2Params(time_cost, memory_kib, parallelism)
         return _Header(

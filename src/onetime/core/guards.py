@@ -7,6 +7,7 @@ the secret's storage id, never by an address or a key, and they expire on their 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from onetime.core.clock import Clock
 from onetime.core.errors import N_, RateLimited
@@ -23,6 +24,14 @@ class GuardRules:
     passphrase_per_secret: int = 20
     passphrase_window: int = 600
     passphrase_lockout: int = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class PassphraseAttempt:
+    """One counted passphrase attempt: where it brought the per-client and per-secret counts."""
+
+    per_client: int
+    per_secret: int
 
 
 class Guards:
@@ -52,30 +61,56 @@ class Guards:
         for key in (self._lock_key(sid, client), self._lock_key(sid, None)):
             lock = await self._store.read_counter(key, now)
             if lock is not None:
-                minutes = max(1, (lock.expires_at - now + 59) // 60)
-                raise RateLimited(
-                    N_("Too many wrong passphrases. Try again in {minutes} minutes."),
-                    retry_after=lock.expires_at - now,
-                    minutes=minutes,
-                )
+                self._locked(lock.expires_at - now)
 
-    async def count_wrong_passphrase(self, sid: bytes, client: str) -> None:
-        """Record a wrong guess; lock the client, or the secret, once a threshold is reached."""
+    async def begin_passphrase_attempt(self, sid: bytes, client: str) -> PassphraseAttempt:
+        """Check the locks, then count this attempt *before* the passphrase is tried.
+
+        Counting first is what makes the limits hold under concurrency: guesses sent all at
+        once would otherwise all pass the lock check while the first ones are still in the
+        (slow) key stretching. An attempt over a limit is refused and locks at once.
+        """
+        await self.check_passphrase_lock(sid, client)
         rules, now = self.rules, self._clock.now()
         per_client = await self._store.hit_counter(
             self._guess_key(sid, client), rules.passphrase_window, now
         )
+        if 0 < rules.passphrase_per_client < per_client.value:
+            await self._lock(sid, client, now)
         per_secret = await self._store.hit_counter(
             self._guess_key(sid, None), rules.passphrase_window, now
         )
-        if per_client.value >= rules.passphrase_per_client:
-            await self._store.set_counter(
-                self._lock_key(sid, client), 1, rules.passphrase_lockout, now
-            )
-        if per_secret.value >= rules.passphrase_per_secret:
-            await self._store.set_counter(
-                self._lock_key(sid, None), 1, rules.passphrase_lockout, now
-            )
+        if 0 < rules.passphrase_per_secret < per_secret.value:
+            await self._lock(sid, None, now)
+        return PassphraseAttempt(per_client.value, per_secret.value)
+
+    async def count_wrong_passphrase(
+        self, sid: bytes, client: str, attempt: PassphraseAttempt
+    ) -> None:
+        """The attempt was wrong: lock the client, or the secret, if it used up a limit."""
+        rules, now = self.rules, self._clock.now()
+        if 0 < rules.passphrase_per_client <= attempt.per_client:
+            await self._set_lock(sid, client, now)
+        if 0 < rules.passphrase_per_secret <= attempt.per_secret:
+            await self._set_lock(sid, None, now)
+
+    async def _set_lock(self, sid: bytes, client: str | None, now: int) -> None:
+        await self._store.set_counter(
+            self._lock_key(sid, client), 1, self.rules.passphrase_lockout, now
+        )
+
+    async def _lock(self, sid: bytes, client: str | None, now: int) -> NoReturn:
+        await self._set_lock(sid, client, now)
+        self._locked(self.rules.passphrase_lockout)
+
+    @staticmethod
+    def _locked(retry_after: int) -> NoReturn:
+        minutes = max(1, (retry_after + 59) // 60)
+        raise RateLimited(
+            N_("Too many wrong passphrases. Try again in {minutes} minutes."),
+            retry_after=retry_after,
+            minutes=minutes,
+        )
 
     @staticmethod
     def _guess_key(sid: bytes, client: str | None) -> str:

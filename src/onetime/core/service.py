@@ -203,14 +203,19 @@ class SecretService:
             raise NotFound(_NOT_FOUND)
         if secret.has_passphrase and not passphrase:
             raise WrongPassphrase(N_("This secret needs its passphrase."))
-        await self.guards.check_passphrase_lock(sid, client)
+        attempt = (
+            await self.guards.begin_passphrase_attempt(sid, client)
+            if secret.has_passphrase
+            else None
+        )
         try:
             plaintext = await self._slow(
                 lambda: crypto.open_secret(self.keyring, key.raw, sid, secret.envelope, passphrase),
                 uses_kdf=secret.has_passphrase,
             )
         except WrongPassphrase:
-            await self.guards.count_wrong_passphrase(sid, client)
+            if attempt is not None:
+                await self.guards.count_wrong_passphrase(sid, client, attempt)
             raise
         except crypto.EnvelopeError:
             log.error(
@@ -298,8 +303,8 @@ class SecretService:
     ) -> None:
         if not passphrase:
             raise WrongPassphrase(N_("Burning this secret needs its passphrase."))
-        await self.guards.check_passphrase_lock(secret.sid, client)
         link = self._parse(KeyKind.SECRET, secret_key_text)
+        attempt = await self.guards.begin_passphrase_attempt(secret.sid, client)
         try:
             await self._slow(
                 lambda: crypto.open_secret(
@@ -308,7 +313,7 @@ class SecretService:
                 uses_kdf=True,
             )
         except WrongPassphrase:
-            await self.guards.count_wrong_passphrase(secret.sid, client)
+            await self.guards.count_wrong_passphrase(secret.sid, client, attempt)
             raise
 
     async def set_memo(self, key_text: str, memo: str, caller: Caller) -> ReceiptView:

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
 
 access_log = logging.getLogger("onetime.access")
 
-_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -70,6 +69,7 @@ class BodyLimit:
 
     A declared Content-Length over the limit is refused without reading a byte; a chunked body
     is read only until it passes the limit. Bodies here are small, so buffering costs little.
+    Every method is limited: a GET may carry a body too, and some routes read it.
     """
 
     def __init__(
@@ -80,7 +80,7 @@ class BodyLimit:
         self.render_page = render_page  # the HTML error page for the web surface
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:

@@ -317,7 +317,9 @@ class RedisStore:
 
     async def set_counter(self, key: str, value: int, seconds: int, now: int) -> None:
         name = self._counter_key(key)
-        pipe = self.client.pipeline(transaction=False)
+        # One MULTI on one key: the counter never exists without its TTL, even if the
+        # connection drops between the two commands.
+        pipe = self.client.pipeline(transaction=True)
         pipe.hset(name, mapping={"n": value, "x": now + seconds})
         pipe.expire(name, max(1, seconds))
         await self._call(pipe.execute())

@@ -7,13 +7,19 @@ lock makes it atomic across processes; the one-time reveal is a single `DELETE â
 Counters (rate limits, lockouts) hold keyed hashes of client addresses. They go to a separate
 database in a memory-backed directory (`counters_dir`, by default /dev/shm), shared by the
 workers of one machine and never written to disk; without one, they live in this process.
+/dev/shm is writable by every local user, so the database sits in a subdirectory only we can
+enter; if that cannot be had, counters stay in this process rather than in a file that someone
+else could have made, read or rewrite (to lift a passphrase lockout, say).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +30,7 @@ from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSec
 from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
 
 T = TypeVar("T")
+log = logging.getLogger("onetime.store.sqlite")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS secrets (
@@ -99,6 +106,20 @@ def _receipt(row: Any) -> StoredReceipt:
     return unpack_receipt(*row)
 
 
+def _private_dir(directory: Path) -> bool:
+    """Make `directory` (mode 0700) if needed; True if it is a real directory only we can use."""
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        info = directory.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO)
+    )
+
+
 class SqliteStore:
     """A `Store` on one SQLite file."""
 
@@ -117,7 +138,7 @@ class SqliteStore:
         if counters_dir is None:
             return ":memory:"
         tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-        return str(counters_dir / f"onetime-counters-{tag}.sqlite3")
+        return str(counters_dir / f"onetime-{os.getuid()}-{tag}" / "counters.sqlite3")
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -144,9 +165,14 @@ class SqliteStore:
                 f"cannot open the SQLite store at {self.path}: {error}"
             ) from None
         try:
+            if self.counters_path != ":memory:" and not _private_dir(
+                Path(self.counters_path).parent
+            ):
+                raise sqlite3.OperationalError("the counters directory is not private")
             self._counters = self._connect(self.counters_path, _COUNTER_SCHEMA)
-        except sqlite3.Error:
+        except sqlite3.Error as error:
             # The memory-backed directory is not usable: fall back to counters in this process.
+            log.warning("rate-limit counters stay in this process: %s", error)
             self._counters = self._connect(":memory:", _COUNTER_SCHEMA)
 
     async def close(self) -> None:
