@@ -4,6 +4,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from onetime.store.sqlite import SqliteStore
 from tests.store.test_contract import NOW, records
 
@@ -69,3 +71,21 @@ async def test_counters_never_use_a_directory_others_could_have_prepared(tmp_pat
         assert list(prepared.iterdir()) == []  # nothing of ours went in there
     finally:
         await store.close()
+
+
+async def test_commits_are_synced_fully_unless_the_url_says_normal(tmp_path: Path) -> None:
+    from onetime.store import StoreURLError, open_store
+
+    for url, expected in (
+        (f"sqlite:///{tmp_path}/a.db", 2),  # FULL
+        (f"sqlite:///{tmp_path}/b.db?synchronous=normal", 1),  # NORMAL
+    ):
+        store = open_store(url)
+        assert isinstance(store, SqliteStore)
+        await store.open()
+        try:
+            assert store.db.execute("PRAGMA synchronous").fetchone() == (expected,)
+        finally:
+            await store.close()
+    with pytest.raises(StoreURLError):
+        open_store(f"sqlite:///{tmp_path}/c.db?synchronous=sometimes")

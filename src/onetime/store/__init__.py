@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from onetime.store.base import Store
 
@@ -23,13 +23,25 @@ def sqlite_path(url: str) -> Path:
     return Path(path)
 
 
+def sqlite_synchronous(url: str) -> str:
+    """`?synchronous=full` (the default: a commit survives a power loss) or `normal` (faster;
+    survives a crash of the process, but a power loss may undo the last commits, and so bring
+    back a secret that was already read)."""
+    value = dict(parse_qsl(urlsplit(url).query)).get("synchronous", "full").lower()
+    if value not in ("full", "normal"):
+        raise StoreURLError("sqlite synchronous must be full or normal")
+    return value.upper()
+
+
 def open_store(url: str, counters_dir: Path | None = None) -> Store:
     """Build (but do not open) the store named by `url`."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from onetime.store.sqlite import SqliteStore
 
-        return SqliteStore(sqlite_path(url), counters_dir=counters_dir)
+        return SqliteStore(
+            sqlite_path(url), counters_dir=counters_dir, synchronous=sqlite_synchronous(url)
+        )
     if scheme.split("+")[0] in ("redis", "rediss", "unix"):
         from onetime.store.redis import RedisStore, RedisURLError
 

@@ -124,11 +124,20 @@ class SqliteStore:
     """A `Store` on one SQLite file."""
 
     def __init__(
-        self, path: Path, counters_dir: Path | None = None, busy_timeout_ms: int = 5000
+        self,
+        path: Path,
+        counters_dir: Path | None = None,
+        busy_timeout_ms: int = 5000,
+        synchronous: str = "FULL",
     ) -> None:
         self.path = path
         self.counters_path = self._counters_path(path, counters_dir)
         self._busy_timeout_ms = busy_timeout_ms
+        # FULL: a commit (a reveal's delete included) survives a power loss. Counters stay
+        # NORMAL: they live in memory-backed storage and a lost count is harmless.
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous must be FULL or NORMAL")
+        self._synchronous = synchronous
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
         self._counters: sqlite3.Connection | None = None
@@ -146,11 +155,11 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onetime-sqlite")
         await self._run(self._open_sync)
 
-    def _connect(self, target: str, schema: str) -> sqlite3.Connection:
+    def _connect(self, target: str, schema: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
         db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
         # Overwrite deleted content, so a revealed secret's ciphertext does not linger in free pages.
         db.execute("PRAGMA secure_delete = ON")
         db.executescript(schema)
@@ -159,7 +168,7 @@ class SqliteStore:
     def _open_sync(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect(str(self.path), _SCHEMA)
+            self._db = self._connect(str(self.path), _SCHEMA, self._synchronous)
         except (OSError, sqlite3.Error) as error:
             raise StoreUnavailable(
                 f"cannot open the SQLite store at {self.path}: {error}"
