@@ -14,6 +14,7 @@ Every operation is one command or one Lua script on one key (see redis_scripts.p
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -248,8 +249,10 @@ class RedisStore:
             "e": secret.envelope,
         }
 
-    def _secret(self, sid: bytes, fields: dict[bytes, bytes], now: int) -> StoredSecret | None:
-        if not fields or int(fields[b"x"]) <= now:
+    def _secret(
+        self, sid: bytes, fields: dict[bytes, bytes], now: int, taken_by_us: bool = False
+    ) -> StoredSecret | None:
+        if not fields or int(fields[b"x"]) <= now or (b"t" in fields and not taken_by_us):
             return None
         return StoredSecret(
             sid=sid,
@@ -266,11 +269,26 @@ class RedisStore:
         return self._secret(sid, _fields(raw), now)
 
     async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
-        raw = await self._script(scripts.TAKE_SECRET, self._secret_key(sid), now)
-        return self._secret(sid, _fields(raw), now) if raw else None
+        key = self._secret_key(sid)
+        raw = await self._script(scripts.TAKE_SECRET, key, now, secrets.token_hex(16))
+        if not raw:
+            return None
+        await self._forget(key)
+        return self._secret(sid, _fields(raw), now, taken_by_us=True)
 
     async def claim_secret(self, sid: bytes, now: int) -> bool:
-        return bool(await self._script(scripts.CLAIM_SECRET, self._secret_key(sid), now))
+        key = self._secret_key(sid)
+        claimed = bool(await self._script(scripts.CLAIM_SECRET, key, now, secrets.token_hex(16)))
+        if claimed:
+            await self._forget(key)
+        return claimed
+
+    async def _forget(self, key: bytes) -> None:
+        """Delete a taken record now rather than in a minute; it already reads as gone."""
+        try:
+            await self._call(self.client.delete(key))
+        except StoreUnavailable:
+            log.warning("a taken secret could not be deleted yet; it expires within a minute")
 
     async def mark_secret_previewed(self, sid: bytes, now: int) -> None:
         await self._script(scripts.MARK_PREVIEWED, self._secret_key(sid), now)

@@ -3,28 +3,47 @@ of a Redis Cluster. Every script also compares the record's own expiry with the 
 so Redis honours the same clock as every other backend; Redis TTLs do the actual cleaning.
 """
 
-# KEYS[1] secret; ARGV[1] now. Remove and return a live secret without a passphrase.
+# Taking and claiming are idempotent per call: the caller sends a random token, the script
+# marks the record as taken by it (field t) for a minute instead of deleting it, and the same
+# call sent again (redis-py retries once after a timeout) gets the same answer. Without this a
+# stall longer than the client's timeout could consume a secret and deliver it to nobody.
+# Every other reader treats a record with a t field as gone; the caller deletes it afterwards.
+
+# KEYS[1] secret; ARGV now, token. Take a live secret without a passphrase.
 TAKE_SECRET = """
-local fields = redis.call('HMGET', KEYS[1], 'p', 'x')
+local fields = redis.call('HMGET', KEYS[1], 'p', 'x', 't')
+if fields[3] then
+  if fields[3] == ARGV[2] then return redis.call('HGETALL', KEYS[1]) end
+  return false
+end
 if not fields[1] or fields[1] ~= '0' or tonumber(fields[2]) <= tonumber(ARGV[1]) then
   return false
 end
-local record = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return record
+redis.call('HSET', KEYS[1], 't', ARGV[2])
+redis.call('EXPIRE', KEYS[1], 60)
+return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS[1] secret; ARGV[1] now. Delete a live secret; 1 only for the caller that deleted it.
+# KEYS[1] secret; ARGV now, token. Claim a live secret; 1 only for the claiming call.
 CLAIM_SECRET = """
-local expires = redis.call('HGET', KEYS[1], 'x')
-if not expires or tonumber(expires) <= tonumber(ARGV[1]) then return 0 end
-return redis.call('DEL', KEYS[1])
+local fields = redis.call('HMGET', KEYS[1], 'x', 't')
+if fields[2] then
+  if fields[2] == ARGV[2] then return 1 end
+  return 0
+end
+if not fields[1] or tonumber(fields[1]) <= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 't', ARGV[2])
+redis.call('HDEL', KEYS[1], 'e')
+redis.call('EXPIRE', KEYS[1], 60)
+return 1
 """
 
 # KEYS[1] secret; ARGV[1] now.
 MARK_PREVIEWED = """
-local expires = redis.call('HGET', KEYS[1], 'x')
-if expires and tonumber(expires) > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'v', '1') end
+local fields = redis.call('HMGET', KEYS[1], 'x', 't')
+if fields[1] and not fields[2] and tonumber(fields[1]) > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'v', '1')
+end
 return 0
 """
 
