@@ -60,6 +60,8 @@ async def _sweep_forever(store: Store, clock: Clock, interval: int) -> None:
             await store.sweep(clock.now())
         except StoreUnavailable as error:
             log.warning("sweep skipped: %s", error.message)
+        except Exception as error:  # the sweeper must outlive any one failure
+            log.error("sweep failed: %s", type(error).__name__)
 
 
 def _operation_id(route: APIRoute) -> str:

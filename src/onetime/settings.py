@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     counters_dir: Path | None = _MEMORY_DIR if _MEMORY_DIR.is_dir() else None
     site_host: str = "127.0.0.1:7143"
     ssl: bool = False
+    trusted_proxies: str = Field(
+        "127.0.0.1", description="Comma-separated proxy addresses whose X-Forwarded-For is believed"
+    )
     site_name: str = Field("onetime", min_length=1, max_length=60)
     logo_path: Path | None = Field(None, description="An SVG or PNG file shown as the site's logo")
     primary_color: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$")

@@ -429,3 +429,13 @@ async def test_a_body_on_a_method_without_one_is_limited_too(app_factory: Any, m
         assert pulled <= 3
         status = await env.client.get(f"{V2}/secret/{skey}/status")
         assert status.json()["record"]["state"] == "new"
+
+
+async def test_a_v2_body_that_is_not_utf8_is_invalid_json(env: InProcess) -> None:
+    answer = await env.client.post(
+        "/api/v2/secret/conceal",
+        content=b'{"secret": {"secret": "\xff\xfe"}}',
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error_type"] == "invalid_json"

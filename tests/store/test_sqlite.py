@@ -89,3 +89,17 @@ async def test_commits_are_synced_fully_unless_the_url_says_normal(tmp_path: Pat
             await store.close()
     with pytest.raises(StoreURLError):
         open_store(f"sqlite:///{tmp_path}/c.db?synchronous=sometimes")
+
+
+async def test_a_large_backlog_is_swept_in_batches(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    try:
+        for n in range(2500):
+            secret, receipt = records(n, ttl=60)
+            await store.create(secret, receipt, NOW)
+        assert await store.sweep(NOW + 60) == 2500
+        assert await store.sweep(NOW + 120) == 2500
+        assert store.db.execute("SELECT count(*) FROM receipts").fetchone() == (0,)
+    finally:
+        await store.close()

@@ -86,4 +86,5 @@ def serve(
         log_config=log_config(settings.log_level),
         server_header=False,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )

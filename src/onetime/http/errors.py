@@ -111,6 +111,8 @@ def _validation_problem(error: RequestValidationError) -> Problem:
 
 def _http_problem(error: HTTPException) -> Problem:
     messages = {
+        # FastAPI answers 400 when a JSON body cannot be parsed at all (bad UTF-8, too deep).
+        400: ("invalid_json", N_("The request body is not valid JSON.")),
         404: ("not_found", N_("There is nothing at this address.")),
         405: ("method_not_allowed", N_("This address does not accept that method.")),
         413: ("too_large", N_("The request body is too large.")),

@@ -87,6 +87,12 @@ _EXPORT_BATCH = (
     "FROM receipts r LEFT JOIN secrets s ON s.sid = r.sid AND s.expires_at > ? "
     f"WHERE r.expires_at > ? AND r.rid > ? ORDER BY r.rid LIMIT {_EXPORT_BATCH_SIZE}"
 )
+_SWEEP_BATCH = 1000
+_SWEEPS = tuple(
+    f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - fixed table and column names
+    f"(SELECT {key} FROM {table} WHERE expires_at <= ? LIMIT {_SWEEP_BATCH})"
+    for table, key in (("secrets", "sid"), ("receipts", "rid"))
+)
 # One statement per state a receipt can advance to; the column is the state's timestamp.
 _ADVANCE_RECEIPT = {
     state: f"UPDATE receipts SET state = ?, rank = ?, updated = ?, {column} = ? "  # noqa: S608
@@ -203,7 +209,7 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn)
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:  # locked, full disk, read-only, corrupt file…
             raise StoreUnavailable(f"the SQLite store failed: {error}") from None
 
     @property
@@ -328,10 +334,17 @@ class SqliteStore:
         return int(row[0])
 
     async def sweep(self, now: int) -> int:
-        def sweep_sync() -> int:
-            gone = self.db.execute("DELETE FROM secrets WHERE expires_at <= ?", (now,)).rowcount
-            gone += self.db.execute("DELETE FROM receipts WHERE expires_at <= ?", (now,)).rowcount
-            self.counters.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
-            return gone
-
-        return await self._run(sweep_sync)
+        # In batches, each its own job on the store's thread, so requests slip in between
+        # even when a large backlog of expired rows has built up.
+        gone = 0
+        for statement in _SWEEPS:
+            while True:
+                query = statement
+                deleted: int = await self._run(lambda: self.db.execute(query, (now,)).rowcount)  # noqa: B023 - awaited at once
+                gone += deleted
+                if deleted < _SWEEP_BATCH:
+                    break
+        await self._run(
+            lambda: self.counters.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+        )
+        return gone
