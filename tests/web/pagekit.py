@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -30,6 +30,7 @@ class Element:
     tag: str
     attrs: dict[str, str | None]
     text: str = ""
+    parents: tuple[Element, ...] = field(default=(), repr=False, compare=False)
 
     def get(self, name: str) -> str | None:
         return self.attrs.get(name)
@@ -47,7 +48,7 @@ class Page(HTMLParser):
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, dict(attrs))
+        element = Element(tag, dict(attrs), parents=tuple(self._open))
         self.elements.append(element)
         if tag not in _VOID:
             self._open.append(element)
@@ -81,6 +82,22 @@ class Page(HTMLParser):
 
     def find(self, tag: str, **attrs: str) -> list[Element]:
         return [e for e in self.all(tag) if all(e.get(k) == v for k, v in attrs.items())]
+
+    def inside(self, container: Element, tag: str | None = None) -> list[Element]:
+        """The elements within `container` (optionally only one kind)."""
+        return [
+            e
+            for e in self.elements
+            if any(p is container for p in e.parents) and (tag is None or e.tag == tag)
+        ]
+
+    def options(self, select_id: str) -> list[Element]:
+        """The <option>s of one <select>."""
+        return self.inside(self.by_id(select_id), "option")
+
+    def selected(self, select_id: str) -> list[str | None]:
+        """The values of the preselected options of one <select>."""
+        return [o.get("value") for o in self.options(select_id) if "selected" in o.attrs]
 
     def by_id(self, element_id: str) -> Element:
         found = [e for e in self.elements if e.get("id") == element_id]
@@ -118,6 +135,10 @@ class Page(HTMLParser):
         """The visible words, roughly: tags removed, whitespace collapsed."""
         body = re.sub(r"<(script|style)\b.*?</\1>", " ", self.html, flags=re.S | re.I)
         return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+
+    def foreign_scripts(self) -> list[Element]:
+        """Scripts other than our own enhancement file (none may carry a body)."""
+        return [e for e in self.all("script") if e.get("src") != "/static/app.js" or e.text.strip()]
 
     def references(self) -> list[str]:
         """Every URL the page points at: src, href, action, formaction, poster, srcset, data."""
@@ -199,6 +220,11 @@ async def reveal(
 ) -> httpx.Response:
     data = {"passphrase": passphrase} if passphrase is not None else {}
     return await client.post(shared.secret_path, data=data)
+
+
+async def burn(client: httpx.AsyncClient, shared: Shared, **fields: str) -> httpx.Response:
+    """Post the burn form with its confirmation ticked (and any other fields)."""
+    return await client.post(f"{shared.receipt_path}/burn", data={"confirm": "yes", **fields})
 
 
 def revealed_value(response: httpx.Response) -> str:

@@ -18,29 +18,36 @@ async def test_form_has_labelled_fields(env: InProcess) -> None:
     response = await env.client.get("/")
     assert response.status_code == 200
     form_page = page(response)
-    form = form_page.one("form")
+    form = form_page.by_id("create-form")
     assert (form.get("method") or "").lower() == "post"
     assert form.get("action") == "/"
+    fields = {e.get("name"): e for e in form_page.inside(form) if e.get("name")}
     for name, tag in (("secret", "textarea"), ("passphrase", "input"), ("ttl", "select")):
-        field = form_page.field(name)
+        field = fields[name]
         assert field.tag == tag
         element_id = field.get("id")
-        assert element_id, f"{name} has no id for its label"
+        assert element_id == name, f"{name} has the id the pages promise"
         assert form_page.label_for(element_id).text.strip()
-    assert form_page.field("passphrase").get("type") == "password"
-    assert form_page.find("button", type="submit")
+    assert fields["passphrase"].get("type") == "password"
+    button = form_page.by_id("create-button")
+    assert button.tag == "button"
+    assert button.get("type") == "submit"
+    assert any(e is button for e in form_page.inside(form))
 
 
 async def test_lifetimes_stay_within_the_anonymous_range(env: InProcess) -> None:
     form_page = page(await env.client.get("/"))
-    values = [int(option.get("value") or "") for option in form_page.all("option")]
+    values = [int(option.get("value") or "") for option in form_page.options("ttl")]
     assert values, "no lifetimes offered"
     assert max(values) == 7 * DAY
     assert min(values) >= env.settings.ttl_min
     assert values == sorted(values)
-    selected = [o for o in form_page.all("option") if "selected" in o.attrs]
-    assert [o.get("value") for o in selected] == [str(7 * DAY)]
-    assert "7 days" in [o.text.strip() for o in form_page.all("option")]
+    assert form_page.selected("ttl") == [str(7 * DAY)]
+    assert "7 days" in [o.text.strip() for o in form_page.options("ttl")]
+    # The generate form offers the very same lifetimes.
+    generate = [int(option.get("value") or "") for option in form_page.options("generate-ttl")]
+    assert generate == values
+    assert form_page.selected("generate-ttl") == [str(7 * DAY)]
 
 
 @pytest.mark.parametrize(
@@ -56,11 +63,10 @@ async def test_lifetimes_follow_configured_limits(
 ) -> None:
     async with app_factory(**overrides) as env:
         form_page = page(await env.client.get("/"))
-    values = [int(option.get("value") or "") for option in form_page.all("option")]
+    values = [int(option.get("value") or "") for option in form_page.options("ttl")]
     assert values
     assert all(low <= value <= high for value in values), values
-    selected = [o.get("value") for o in form_page.all("option") if "selected" in o.attrs]
-    assert len(selected) == 1, "exactly one lifetime is preselected"
+    assert len(form_page.selected("ttl")) == 1, "exactly one lifetime is preselected"
 
 
 async def test_lifetimes_when_the_minimum_is_between_choices(
@@ -69,7 +75,7 @@ async def test_lifetimes_when_the_minimum_is_between_choices(
     # Even if no standard choice fits, the form must offer something valid.
     async with app_factory(ttl_min=5 * DAY, ttl_max_anonymous=6 * DAY, ttl_default=5 * DAY) as env:
         form_page = page(await env.client.get("/"))
-        values = [int(option.get("value") or "") for option in form_page.all("option")]
+        values = [int(option.get("value") or "") for option in form_page.options("ttl")]
         assert values
         assert all(5 * DAY <= value <= 6 * DAY for value in values), values
         shared = await create(env.client, ttl=str(values[0]))
@@ -127,11 +133,11 @@ async def test_empty_secret_re_renders_the_form(env: InProcess, blank: str) -> N
     )
     assert response.status_code == 422
     form_page = page(response)
-    assert form_page.one("form").get("action") == "/"
+    assert form_page.by_id("create-form").get("action") == "/"
     alert = form_page.one("p", role="alert")
     assert "did not provide anything" in alert.text
     assert "sesame-open" not in response.text
-    assert form_page.field("passphrase").get("value") in (None, "")
+    assert form_page.by_id("passphrase").get("value") in (None, "")
 
 
 async def test_oversized_secret_keeps_the_typed_text_but_not_the_passphrase(env: InProcess) -> None:
@@ -148,8 +154,7 @@ async def test_oversized_secret_keeps_the_typed_text_but_not_the_passphrase(env:
     assert form_page.text_of(form_page.field("secret")) == typed
     assert passphrase not in response.text
     # The lifetime the person picked is kept too.
-    chosen = [o.get("value") for o in form_page.all("option") if "selected" in o.attrs]
-    assert chosen == [str(DAY)]
+    assert form_page.selected("ttl") == [str(DAY)]
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -160,7 +165,7 @@ async def test_typed_text_is_escaped_when_re_rendered(env: InProcess) -> None:
     assert "<script>alert(1)" not in response.text
     form_page = page(response)
     assert form_page.text_of(form_page.field("secret")) == typed
-    assert not form_page.all("script")
+    assert not form_page.foreign_scripts()
 
 
 async def test_text_starting_with_a_newline_is_kept_when_re_rendered(env: InProcess) -> None:
@@ -187,7 +192,7 @@ async def test_invalid_lifetime_is_a_clear_error(env: InProcess) -> None:
     assert "ttl" in form_page.one("p", role="alert").text.lower()
     assert form_page.text_of(form_page.field("secret")) == SECRET
     # The form still offers a valid choice.
-    assert len([o for o in form_page.all("option") if "selected" in o.attrs]) == 1
+    assert len(form_page.selected("ttl")) == 1
 
 
 async def test_posted_lifetime_beyond_the_maximum_is_clamped(env: InProcess) -> None:
@@ -200,7 +205,7 @@ async def test_posted_lifetime_beyond_the_maximum_is_clamped(env: InProcess) -> 
 async def test_required_passphrase_is_marked_and_enforced(app_factory: Callable[..., Any]) -> None:
     async with app_factory(passphrase_required=True) as env:
         form_page = page(await env.client.get("/"))
-        assert "required" in form_page.field("passphrase").attrs
+        assert "required" in form_page.by_id("passphrase").attrs
         response = await env.client.post("/", data={"secret": SECRET})
         assert response.status_code == 422
         assert "passphrase is required" in page(response).one("p", role="alert").text
@@ -262,3 +267,33 @@ async def test_raw_form_encoding_oddities(env: InProcess) -> None:
         receipt = page(await env.client.get(response.headers["location"]))
         share = (receipt.by_id("share-link").get("value") or "").removeprefix("http://testserver")
         assert revealed_value(await env.client.post(share)) == expected
+
+
+async def test_the_create_page_has_the_promised_parts(env: InProcess) -> None:
+    shown = page(await env.client.get("/"))
+    for element_id, tag in (
+        ("secret", "textarea"),
+        ("passphrase", "input"),
+        ("toggle-passphrase", "button"),
+        ("ttl", "select"),
+        ("create-button", "button"),
+        ("length", "input"),
+        ("symbols", "input"),
+        ("generate-ttl", "select"),
+        ("generate-passphrase", "input"),
+        ("generate-button", "button"),
+    ):
+        assert shown.by_id(element_id).tag == tag, element_id
+    toggle = shown.by_id("toggle-passphrase")
+    assert "hidden" in toggle.attrs
+    assert toggle.get("type") == "button"
+    assert len(shown.all("h1")) == 1
+    assert shown.find("script", src="/static/app.js")
+
+
+async def test_instructions_are_shown_above_the_form(app_factory: Callable[..., Any]) -> None:
+    async with app_factory(instructions="Use this for <work> only.") as env:
+        response = await env.client.get("/")
+        shown = page(response)
+        assert shown.one("p", **{"class": "instructions"}).text == "Use this for <work> only."
+        assert "<work>" not in response.text

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import InProcess
-from tests.web.pagekit import create, is_same_origin, page, reveal
+from tests.web.pagekit import burn, create, is_same_origin, page, reveal
 
 STYLESHEET = Path(__file__).parents[2] / "src" / "onetime" / "web" / "static" / "style.css"
 Pages = dict[str, httpx.Response]
@@ -57,12 +57,8 @@ async def _collect(env: InProcess) -> Pages:
     locked = await create(client, "three", passphrase="pass phrase")
     got["reveal-passphrase"] = await client.get(locked.secret_path)
     got["reveal-wrong-passphrase"] = await reveal(client, locked, "not it")
-    got["receipt-burn-wrong"] = await client.post(
-        f"{locked.receipt_path}/burn", data={"passphrase": "not it"}
-    )
-    got["burn-redirect"] = await client.post(
-        f"{locked.receipt_path}/burn", data={"passphrase": "pass phrase"}
-    )
+    got["receipt-burn-wrong"] = await burn(client, locked, passphrase="not it")
+    got["burn-redirect"] = await burn(client, locked, passphrase="pass phrase")
     got["receipt-burned"] = await client.get(locked.receipt_path)
 
     got["create-invalid"] = await client.post("/", data={"secret": "", "passphrase": "x"})

@@ -8,6 +8,7 @@ from tests.conftest import InProcess
 from tests.web.pagekit import (
     PREVIEW_AGENTS,
     Page,
+    burn,
     create,
     page,
     receipt_state,
@@ -56,10 +57,10 @@ async def test_reveal_page_is_a_button_not_the_secret(env: InProcess) -> None:
     shared = await create(env.client, "hidden until clicked")
     response = await env.client.get(shared.secret_path)
     reveal_page = page(response)
-    form = reveal_page.one("form")
+    form = reveal_page.by_id("reveal-form")
     assert (form.get("method") or "").lower() == "post"
     assert form.get("action") == shared.secret_path
-    assert reveal_page.find("button", type="submit")
+    assert reveal_page.by_id("reveal-button").get("type") == "submit"
     assert not reveal_page.has_field("passphrase")
     assert "hidden until clicked" not in response.text
 
@@ -73,7 +74,7 @@ async def test_reveal_shows_escaped_content_once(env: InProcess) -> None:
     assert "<img src=x" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; " in response.text
     shown = page(response)
-    assert not shown.all("script")
+    assert not shown.foreign_scripts()
     assert not shown.all("img")
     assert shown.one("label", **{"for": "secret-value"})
 
@@ -90,7 +91,7 @@ async def test_gone_page_is_the_same_for_unknown_expired_and_read(env: InProcess
     await reveal(env.client, read)
     expiring = await create(env.client, "expire me", ttl="60")
     burned = await create(env.client, "burn me")
-    assert (await env.client.post(f"{burned.receipt_path}/burn")).status_code == 303
+    assert (await burn(env.client, burned)).status_code == 303
     env.clock.advance(61)
 
     forged = read.secret_key[:-1] + ("a" if read.secret_key[-1] != "a" else "b")
@@ -177,3 +178,40 @@ async def test_passphrase_sent_for_a_secret_without_one(env: InProcess) -> None:
     shared = await create(env.client, "no door here")
     response = await reveal(env.client, shared, "unasked")
     assert revealed_value(response) == "no door here"
+
+
+# -- the promised parts of each page ------------------------------------------------------------
+
+
+async def test_reveal_and_revealed_pages_have_the_promised_parts(env: InProcess) -> None:
+    shared = await create(env.client, "parts", passphrase="four word pass")
+    prompt = page(await env.client.get(shared.secret_path))
+    assert prompt.by_id("reveal-button").tag == "button"
+    assert prompt.by_id("passphrase").get("type") == "password"
+    toggle = prompt.by_id("toggle-passphrase")
+    assert (toggle.tag, toggle.get("type")) == ("button", "button")
+    assert "hidden" in toggle.attrs, "the toggle needs the script; it shows it"
+    assert toggle.get("aria-controls") == "passphrase"
+
+    wrong = page(await reveal(env.client, shared, "not it"))
+    field = wrong.by_id("passphrase")
+    assert field.get("aria-invalid") == "true"
+    assert "reveal-error" in (field.get("aria-describedby") or "")
+
+    shown = page(await reveal(env.client, shared, "four word pass"))
+    value = shown.by_id("secret-value")
+    assert (value.tag, "readonly" in value.attrs) == ("textarea", True)
+    copy = shown.by_id("copy-secret")
+    assert (copy.tag, copy.get("data-copy")) == ("button", "secret-value")
+    assert "deleted" in shown.by_id("gone-note").text
+    # Reloading would lose the secret: the language switch (a reload) is not offered here.
+    assert "hidden" in shown.by_id("lang-form").attrs
+
+    gone = page(await env.client.get(shared.secret_path))
+    assert gone.by_id("gone").tag == "h1"
+
+
+async def test_gone_page_switches_lead_to_the_start(env: InProcess) -> None:
+    response = await env.client.get("/secret/" + "k" * 62)
+    assert "k" * 62 not in response.text
+    assert 'name="next" value="/"' in response.text

@@ -10,13 +10,16 @@ import contextvars
 import gettext
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
 from babel.messages import mofile, pofile
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locales"
@@ -131,7 +134,57 @@ def translate_error(template: str, params: Mapping[str, object]) -> str:
         return template.format(**params) if params else template
 
 
+_Unit = Literal["day", "hour", "minute", "second"]
+_UNITS: tuple[tuple[_Unit, int], ...] = (
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+    ("second", 1),
+)
+
+
+def _in_unit(count: int, unit: _Unit, size: int) -> str:
+    """A count of one unit in the current language's words: "3 days", "3 jours", "3 日"."""
+    # An infinite threshold makes Babel use exactly the unit asked for (never weeks or months).
+    return format_timedelta(
+        count * size, granularity=unit, threshold=float("inf"), format="long", locale=_current.get()
+    )
+
+
 def duration(seconds: int) -> str:
-    """A duration in words, in the current language: "7 days", "7 jours", "7日"."""
+    """A duration in words, in the current language: "7 days", "7 jours", "7 日".
+
+    The largest of days, hours, minutes and seconds that fits, rounded: lifetimes read the way
+    people picked them ("7 days", not "1 week").
+    """
+    seconds = max(int(seconds), 1)
+    for unit, size in _UNITS:
+        if seconds >= size:
+            return _in_unit(round(seconds / size), unit, size)
+    return _in_unit(seconds, "second", 1)  # pragma: no cover - the loop always returns
+
+
+def wait_duration(seconds: int) -> str:
+    """How long to wait, rounded up so that trying again after it works: "11 minutes"."""
+    seconds = max(int(seconds), 1)
+    if seconds < 60:
+        return _in_unit(seconds, "second", 1)
+    minutes = -(-seconds // 60)
+    if minutes <= 90:
+        return _in_unit(minutes, "minute", 60)
+    return _in_unit(-(-minutes // 60), "hour", 3600)
+
+
+def moment(timestamp: int) -> str:
+    """A point in time in the current language's words, in UTC: "Jan 5, 2025, 2:03 PM"."""
+    when = datetime.fromtimestamp(timestamp, UTC)
     locale = _current.get()
-    return format_timedelta(max(seconds, 1), threshold=1.0, locale=locale, format="long")
+    pattern = get_datetime_format("medium", locale=locale)
+    day = format_date(when, "medium", locale=locale)
+    time = format_time(when, "short", tzinfo=UTC, locale=locale)
+    return str(pattern).replace("{1}", day).replace("{0}", time)
+
+
+def number(value: int) -> str:
+    """A whole number with the current language's digit grouping: "10,000", "10 000"."""
+    return format_decimal(value, locale=_current.get())

@@ -1,4 +1,4 @@
-"""The pages: create, share/receipt, click-to-reveal, revealed, gone.
+"""The pages: create and generate, share/receipt, click-to-reveal, revealed, gone.
 
 GET and HEAD never consume a secret, whoever asks (link-preview bots only GET); revealing
 needs the POST that the page's button sends.
@@ -6,26 +6,50 @@ needs the POST that the page's button sends.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import segno
 from fastapi import APIRouter, Request
+from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from onetime.api.serializers import share_base
-from onetime.core.errors import InvalidInput, NotFound, WrongPassphrase
-from onetime.core.policy import DAY, HOUR, MINUTE, natural_duration, parse_ttl
-from onetime.core.service import ConcealRequest
-from onetime.core.views import ANONYMOUS
+from onetime.core.errors import N_, InvalidInput, NotFound, OnetimeError, WrongPassphrase
+from onetime.core.passwords import MAX_LENGTH, MIN_LENGTH, CharacterSets
+from onetime.core.policy import DAY, HOUR, MINUTE, parse_ttl
+from onetime.core.service import ConcealRequest, GenerateRequest
+from onetime.core.views import ANONYMOUS, ReceiptView
 from onetime.deps import ClientTag, CurrentSettings, Service
+from onetime.settings import Settings
 from onetime.web.forms import read_form
 from onetime.web.render import render
 
 router = APIRouter(include_in_schema=False)
 _TTL_CHOICES = (5 * MINUTE, HOUR, 4 * HOUR, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY)
+GENERATE_LENGTH = 16  # what the form suggests; the API's default stays Onetime Secret's 12
+SYMBOLS_SHOWN = "! # $ % & * + - = ? @ ^ _ ~"
+_CONFIRM_BURN = N_("Please confirm that you want to destroy the secret: tick the box.")
+_BAD_LENGTH = N_("The length must be between {min} and {max}.")
 
 
-def ttl_choices(settings: CurrentSettings) -> list[tuple[int, str]]:
-    """The lifetimes this person may pick (anonymous until accounts exist).
+@dataclass(frozen=True, slots=True)
+class FormError:
+    """A message for a form, untranslated (templates translate it), and the field it is about."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    field: str | None = None
+
+    @classmethod
+    def of(cls, error: OnetimeError, default_field: str | None = None) -> FormError:
+        return cls(error.template, error.params, getattr(error, "field", None) or default_field)
+
+
+def ttl_choices(settings: Settings) -> list[int]:
+    """The lifetimes (in seconds) this person may pick (anonymous until accounts exist).
 
     The usual steps that fit the configured range, plus the default and the maximum, so the
     list is never empty and always holds the lifetime that is preselected.
@@ -34,20 +58,38 @@ def ttl_choices(settings: CurrentSettings) -> list[tuple[int, str]]:
     longest = limits.max_ttl(has_account=False)
     allowed = {t for t in _TTL_CHOICES if limits.ttl_min <= t <= longest}
     allowed |= {limits.clamp_ttl(None, has_account=False), longest}
-    return [(t, natural_duration(t)) for t in sorted(allowed)]
+    return sorted(allowed)
+
+
+def _offered(settings: Settings, ttl: int | None) -> int:
+    """The lifetime to preselect: the one picked if it is offered, else the default."""
+    if ttl is not None and ttl in ttl_choices(settings):
+        return ttl
+    return settings.limits().clamp_ttl(None, has_account=False)
 
 
 def _create_page(
     request: Request,
-    settings: CurrentSettings,
+    settings: Settings,
     status: int = 200,
+    *,
     ttl: int | None = None,
+    generate_ttl: int | None = None,
     **values: Any,
 ) -> Response:
-    choices = ttl_choices(settings)
-    if ttl not in {seconds for seconds, _ in choices}:
-        ttl = settings.limits().clamp_ttl(None, has_account=False)
-    return render(request, "index.html", status, ttl_choices=choices, ttl=ttl, **values)
+    return render(
+        request,
+        "index.html",
+        status,
+        ttl_choices=ttl_choices(settings),
+        ttl=_offered(settings, ttl),
+        generate_ttl=_offered(settings, generate_ttl),
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        symbols_shown=SYMBOLS_SHOWN,
+        current_path="/",
+        **{"length": GENERATE_LENGTH, "symbols": False, **values},
+    )
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
@@ -72,9 +114,70 @@ async def create(
     except InvalidInput as error:
         # Keep what the person typed and picked (but never the passphrase) so nothing is lost.
         return _create_page(
-            request, settings, 422, ttl=ttl, error=error.message, field=error.field, secret=content
+            request, settings, 422, ttl=ttl, error=FormError.of(error, "secret"), secret=content
         )
     return RedirectResponse(f"/receipt/{created.receipt.key}?created=1", status_code=303)
+
+
+def _parse_length(value: str | None) -> int:
+    text = (value or "").strip()
+    if not text:
+        return GENERATE_LENGTH
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:
+        raise InvalidInput(_BAD_LENGTH, field="length", min=MIN_LENGTH, max=MAX_LENGTH)
+    return int(text)
+
+
+@router.api_route("/generate", methods=["GET", "HEAD"])
+async def generate_form() -> Response:
+    """The generate form lives on the front page; an address typed or reloaded leads there."""
+    return RedirectResponse("/#generate", status_code=303)
+
+
+@router.post("/generate")
+async def generate(
+    request: Request, service: Service, client: ClientTag, settings: CurrentSettings
+) -> Response:
+    """Generate a password, share it, and show it to its creator this once (no redirect)."""
+    form = await read_form(request)
+    symbols = bool(form.get("symbols"))
+    ttl: int | None = None
+    length_text = form.get("length", "")
+    try:
+        ttl = parse_ttl(form.get("ttl"))
+        length = _parse_length(length_text)
+        created = await service.generate(
+            GenerateRequest(
+                length=length,
+                sets=CharacterSets(symbols=symbols),
+                ttl=ttl,
+                passphrase=form.get("passphrase") or None,
+            ),
+            ANONYMOUS,
+            client,
+        )
+    except InvalidInput as error:
+        kept = length_text if length_text.isascii() and len(length_text) <= 4 else ""
+        return _create_page(
+            request,
+            settings,
+            422,
+            generate_ttl=ttl,
+            generate_error=FormError.of(error, "length"),
+            length=kept,
+            symbols=symbols,
+        )
+    password = created.generated or ""
+    return _share_page(
+        request,
+        settings,
+        created.receipt,
+        created=True,
+        generated=password,
+        generated_rows=min(4, -(-len(password) // 32)),
+        # A language switch would reload this page and the password is shown only once.
+        once=True,
+    )
 
 
 @router.api_route("/secret/{key}", methods=["GET", "HEAD"])
@@ -82,8 +185,14 @@ async def reveal_page(key: str, request: Request, service: Service) -> Response:
     try:
         view = await service.preview(key)
     except NotFound:
-        return render(request, "gone.html", 404)
+        return _gone(request)
     return render(request, "reveal.html", key=view.key, has_passphrase=view.has_passphrase)
+
+
+def _gone(request: Request) -> Response:
+    # The same page for every key (nothing in it may depend on the address), so unknown,
+    # expired, burned and already read cannot be told apart.
+    return render(request, "gone.html", 404, current_path="/")
 
 
 @router.post("/secret/{key}")
@@ -92,16 +201,23 @@ async def reveal(key: str, request: Request, service: Service, client: ClientTag
     try:
         view = await service.reveal(key, form.get("passphrase") or None, client)
     except NotFound:
-        return render(request, "gone.html", 404)
+        return _gone(request)
     except WrongPassphrase as error:
         return render(
-            request, "reveal.html", 422, key=key, has_passphrase=True, error=error.message
+            request,
+            "reveal.html",
+            422,
+            key=key,
+            has_passphrase=True,
+            error=FormError.of(error, "passphrase"),
         )
+    value = view.value or ""
     return render(
         request,
         "revealed.html",
-        value=view.value,
-        lines=min(20, (view.value or "").count("\n") + 2),
+        value=value,
+        lines=min(20, max(3, value.count("\n") + 2 + len(value) // 70)),
+        once=True,
     )
 
 
@@ -110,25 +226,53 @@ async def reveal(key: str, request: Request, service: Service, client: ClientTag
 async def receipt_page(
     key: str, request: Request, service: Service, settings: CurrentSettings
 ) -> Response:
-    return await _receipt_response(key, request, service, settings)
-
-
-async def _receipt_response(
-    key: str, request: Request, service: Service, settings: CurrentSettings, error: str | None = None,
-    status: int = 200,
-) -> Response:  # fmt: skip
     view = await service.receipt(key)
-    base = share_base(view, settings.base_url)
+    return _share_page(request, settings, view, created="created" in request.query_params)
+
+
+def qr_svg(url: str) -> Markup:
+    """The link as a QR code, an inline SVG we make ourselves: no style attributes, no XML."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=1,
+        border=2,
+        omitsize=True,
+        svgclass="qr-code",
+        lineclass=None,
+        dark="#000",
+        light="#fff",
+    )
+    if "style=" in svg or "<?xml" in svg or "<script" in svg:  # pragma: no cover - segno's output
+        raise RuntimeError("unexpected QR code markup")
+    svg = re.sub(r"^<svg ", '<svg aria-hidden="true" focusable="false" ', svg)
+    return Markup(svg)  # noqa: S704 - generated by segno from our own URL, checked above
+
+
+def _share_page(
+    request: Request,
+    settings: Settings,
+    view: ReceiptView,
+    *,
+    created: bool = False,
+    status: int = 200,
+    error: FormError | None = None,
+    **values: Any,
+) -> Response:
+    """The receipt: after creation it is the share page (link, QR code, receipt link)."""
+    share_url = None
+    if view.secret_key:
+        share_url = f"{share_base(view, settings.base_url)}/secret/{view.secret_key}"
     return render(
         request,
         "receipt.html",
         status,
         receipt=view,
-        share_url=f"{base}/secret/{view.secret_key}" if view.secret_key else None,
+        share_url=share_url,
+        qr=qr_svg(share_url) if share_url else None,
         receipt_url=f"{settings.base_url}/receipt/{view.key}",
-        created="created" in request.query_params,
-        remaining=natural_duration(view.secret_remaining) if view.secret_key else None,
+        created=created,
         error=error,
+        current_path=f"/receipt/{view.key}" + ("?created=1" if created else ""),
+        **values,
     )
 
 
@@ -138,10 +282,17 @@ async def burn(
     key: str, request: Request, service: Service, client: ClientTag, settings: CurrentSettings
 ) -> Response:
     form = await read_form(request)
+    if not form.get("confirm"):
+        view = await service.receipt(key)
+        if view.is_live:
+            error = FormError(_CONFIRM_BURN, field="confirm")
+            return _share_page(request, settings, view, status=422, error=error)
+        return RedirectResponse(f"/receipt/{key}", status_code=303)
     try:
         await service.burn(key, form.get("passphrase") or None, client)
     except WrongPassphrase as error:
-        return await _receipt_response(
-            key, request, service, settings, error=error.message, status=422
+        view = await service.receipt(key)
+        return _share_page(
+            request, settings, view, status=422, error=FormError.of(error, "passphrase")
         )
     return RedirectResponse(f"/receipt/{key}", status_code=303)

@@ -6,12 +6,14 @@ theme choice (if any) and the site's branding available to templates.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from fastapi import Request
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
@@ -31,6 +33,7 @@ _TITLES = {
     503: N_("Temporarily unavailable"),
 }
 _DEFAULT_TITLE = N_("Something went wrong")
+_TOO_LARGE = N_("What you sent is larger than the limit of {limit} bytes.")
 
 
 @cache
@@ -49,10 +52,21 @@ def templates() -> Jinja2Templates:
     )
     environment.globals.update(
         duration=i18n.duration,
+        wait_duration=i18n.wait_duration,
+        number=i18n.number,
+        time_tag=time_tag,
         languages=i18n.languages,
         translate_error=i18n.translate_error,
     )
     return Jinja2Templates(env=environment)
+
+
+def time_tag(timestamp: int) -> Markup:
+    """A <time> element in words (UTC); the page's script shows it in the reader's own zone."""
+    when = datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+    return Markup('<time datetime="{}" data-local>{} UTC</time>').format(
+        when, i18n.moment(timestamp)
+    )
 
 
 def request_locale(request: Request) -> str:
@@ -77,6 +91,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
     response = templates().TemplateResponse(request, name, context, status_code=status)
     # The same address answers in several languages and themes: caches must keep them apart.
     response.headers["Vary"] = "Accept-Language, Cookie"
+    response.headers["Content-Language"] = context["html_lang"]
     return response
 
 
@@ -84,9 +99,21 @@ def render_problem_page(request: Request, problem: Problem) -> Response:
     """The page for any error on the HTML side: a title, the message, and no internals."""
     i18n.use_locale(request_locale(request))
     title = i18n.gettext_(_TITLES.get(problem.status, _DEFAULT_TITLE))
-    message = i18n.translate_error(problem.text_template, problem.params)
+    if problem.status == 413 and not problem.template:
+        # Refused before the app read it: say the limit in the reader's own number format.
+        limit = request.app.state.context.settings.max_request_bytes
+        message = i18n.translate_error(_TOO_LARGE, {"limit": i18n.number(limit)})
+    else:
+        message = i18n.translate_error(problem.text_template, problem.params)
+    # The switches on an error page lead back to the start: the address may hold a key.
     response = render(
-        request, "error.html", problem.status, title=title, problem=problem, message=message
+        request,
+        "error.html",
+        problem.status,
+        title=title,
+        problem=problem,
+        message=message,
+        current_path="/",
     )
     if problem.retry_after:
         response.headers["Retry-After"] = str(problem.retry_after)
