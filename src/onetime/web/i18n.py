@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import gettext
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,11 +125,22 @@ def ngettext_(singular: str, plural: str, count: int) -> str:
     return catalog.ngettext(singular, plural, count)
 
 
+_GROUPED = re.compile(r"\{(\w+):,\}")
+
+
 def translate_error(template: str, params: Mapping[str, object]) -> str:
-    """A domain error message in the current language, with its values filled in."""
+    """A domain error message in the current language, with its values filled in.
+
+    Whole numbers are written the reader's way ("10,000", "10.000", "10 000"): the catalogs keep
+    the English `{size:,}` placeholders, which are filled here with numbers already formatted.
+    """
     translated = gettext_(template)
+    values = {
+        name: number(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in params.items()
+    }
     try:
-        return translated.format(**params) if params else translated
+        return _GROUPED.sub(r"{\1}", translated).format(**values) if params else translated
     except (KeyError, IndexError, ValueError):
         # A broken translation must never hide the error: fall back to English.
         return template.format(**params) if params else template
