@@ -122,10 +122,17 @@ class LiveServer:
 
 
 def start_server(
-    data_dir: Path, log_path: Path, workers: int = 1, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    log_path: Path,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> LiveServer:
-    """Start `onetime serve` and wait until /health answers (or fail with its log)."""
-    port = free_port()
+    """Start `onetime serve` and wait until /health answers (or fail with its log).
+
+    Pass `port` when the environment must know it first (e.g. ONETIME_SITE_HOST for links).
+    """
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONETIME_")}
     env.update(
         ONETIME_SECRET=TEST_SECRET,
