@@ -200,3 +200,34 @@ class RedisSentinel:
             process.terminate()
         for process in self.processes:
             process.wait(timeout=10)
+
+
+def wait_for_port(port: int, seconds: float = 10) -> None:
+    """Return once something accepts connections on the loopback port."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _reachable(f"redis://127.0.0.1:{port}"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def spawn_redis(port: int, directory: Path, *options: str) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server of one test's own on a loopback port, answering when returned."""
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        str(directory),
+        *options,
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    wait_for_port(port)
+    return server

@@ -2,7 +2,6 @@
 
 import asyncio
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import pytest
 from onetime.store import redis_scripts as scripts
 from onetime.store.redis import RedisStore
 from tests.conftest import free_port
+from tests.services import spawn_redis
 from tests.store.test_contract import NOW, records
-from tests.system.test_redis_nodes import _wait_for_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"
@@ -24,19 +23,7 @@ BUSY_SCRIPT = "local s = redis.call('TIME')[1] * 1000000 + redis.call('TIME')[2]
 def own_redis_port(tmp_path: Path) -> Iterator[int]:
     """A redis-server of this test's own, so stalling it disturbs nobody."""
     port = free_port()
-    command = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--dir",
-        str(tmp_path),
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    _wait_for_port(port)
+    server = spawn_redis(port, tmp_path)
     yield port
     server.terminate()
     server.wait(timeout=10)

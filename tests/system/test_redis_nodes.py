@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, free_port, start_server, stop_server
-from tests.services import delete_prefixed, require_redis, unique_prefix
+from tests.services import delete_prefixed, require_redis, unique_prefix, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +97,7 @@ def test_a_redis_outage_gives_fast_503s_and_the_service_recovers(tmp_path: Path)
         "--appendonly", "yes", "--appendfsync", "always", "--save", "",
     ]  # fmt: skip
     redis = subprocess.Popen(redis_command, stdout=subprocess.DEVNULL)
-    _wait_for_port(port)
+    wait_for_port(port)
     server = start_server(
         tmp_path / "data", tmp_path / "server.log",
         extra_env={"ONETIME_STORE_URL": f"redis://127.0.0.1:{port}/0"},
@@ -120,7 +120,7 @@ def test_a_redis_outage_gives_fast_503s_and_the_service_recovers(tmp_path: Path)
         assert page.status_code == 200  # the create form needs no store
 
         redis = subprocess.Popen(redis_command, stdout=subprocess.DEVNULL)  # same dir: AOF replays
-        _wait_for_port(port)
+        wait_for_port(port)
         deadline = time.monotonic() + 10
         while httpx.get(f"{server.url}/health").status_code != 200:
             assert time.monotonic() < deadline, "the service did not recover"
@@ -132,16 +132,3 @@ def test_a_redis_outage_gives_fast_503s_and_the_service_recovers(tmp_path: Path)
         stop_server(server)
         redis.terminate()
         redis.wait(timeout=10)
-
-
-def _wait_for_port(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")

@@ -2,7 +2,6 @@
 
 import asyncio
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import LiveServer, free_port, start_server, stop_server
-from tests.services import delete_prefixed, require_redis, unique_prefix
+from tests.services import delete_prefixed, require_redis, spawn_redis, unique_prefix
 from tests.system.flows import run_all_flows
-from tests.system.test_redis_nodes import _wait_for_port
 from tests.system.test_startup_errors import assert_one_line, serve
 
 pytestmark = pytest.mark.slow
@@ -71,20 +69,8 @@ def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 def test_a_wrong_redis_password_is_one_line(tmp_path: Path) -> None:
     port = free_port()
-    command = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--requirepass",
-        "the-real-one",
-    ]
-    guarded = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    guarded = spawn_redis(port, tmp_path, "--requirepass", "the-real-one")
     try:
-        _wait_for_port(port)
         url = f"redis://:not-the-password@127.0.0.1:{port}/0"
         result = serve(tmp_path, ONETIME_STORE_URL=url, ONETIME_SECRET="s" * 40)
         assert_one_line(result, "cannot reach Redis")
