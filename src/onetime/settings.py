@@ -24,6 +24,8 @@ from pydantic_settings import (
 from onetime.core.crypto import Argon2Params
 from onetime.core.guards import GuardRules
 from onetime.core.policy import DAY, Limits
+from onetime.mail.address import check_sender
+from onetime.mail.url import parse_mail_url
 
 log = logging.getLogger("onetime.settings")
 _MEMORY_DIR = Path("/dev/shm")  # noqa: S108 - tmpfs shared by workers, not a temp file
@@ -76,6 +78,12 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(19_456, ge=8, le=1_048_576)
 
     sweep_interval: int = Field(60, ge=1)
+
+    # "console" (development: messages go to the log), smtp://user:pass@host:port, smtps://…,
+    # or smtp://…?starttls=true. A SecretStr: the URL may hold the SMTP password.
+    smtp_url: SecretStr = SecretStr("console")
+    mail_from: str = "onetime <noreply@localhost>"
+    mail_timeout: float = Field(10, gt=0, le=300, description="seconds per delivery attempt")
     # No "trace": at that level uvicorn logs every client's address and port.
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
@@ -87,6 +95,17 @@ class Settings(BaseSettings):
         ):
             raise ValueError(f"{value} must be an existing .svg or .png file")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _mail_url_parses(cls, value: SecretStr) -> SecretStr:
+        parse_mail_url(value.get_secret_value())  # MailURLError is a ValueError; no password in it
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _sender_parses(cls, value: str) -> str:
+        return check_sender(value)
 
     @field_validator("log_level", mode="before")
     @classmethod

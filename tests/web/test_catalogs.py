@@ -12,7 +12,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from onetime.web.i18n import LOCALE_DIR, LOCALES, SOURCE_LOCALE, read_catalog
 
 ROOT = Path(__file__).parents[2]
-PLACEHOLDER = re.compile(r"\{[a-z_]*(?::[^}]*)?\}")
+# Both kinds: str.format ("{size:,}") in Python messages, "%(name)s" in templates.
+PLACEHOLDER = re.compile(r"\{[a-z_]*(?::[^}]*)?\}|%\([a-z_]+\)s")
 
 
 def source_messages() -> set[str]:
