@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -41,7 +42,8 @@ def mailer(url: str, timeout: float = 5, **options: object) -> SmtpMailer:
 
 @pytest.mark.parametrize("locale", ["en", "de"])
 async def test_smtp_delivers_a_multipart_message(smtp_server: SmtpServer, locale: str) -> None:
-    await mailer(f"smtp://127.0.0.1:{smtp_server.port}").send(secret_link(locale))
+    message = secret_link(locale)
+    await mailer(f"smtp://127.0.0.1:{smtp_server.port}").send(message)
 
     [envelope] = smtp_server.inbox.envelopes
     assert envelope.mail_from == "noreply@secrets.example"
@@ -49,7 +51,9 @@ async def test_smtp_delivers_a_multipart_message(smtp_server: SmtpServer, locale
     [received] = smtp_server.inbox.messages()
     assert received["From"] == SENDER
     assert received["To"] == "bob@example.com"
-    assert received["Subject"] == "You have been sent a secret through Example Secrets"
+    subject = str(make_header(decode_header(received["Subject"])))
+    assert subject == message.subject
+    assert ("Geheimnis" in subject) == (locale == "de")
     assert received["Message-ID"].endswith("@secrets.example>")
     assert received["Date"]
     assert received["Content-Language"] == locale
