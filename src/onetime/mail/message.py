@@ -51,19 +51,12 @@ class OutgoingMail:
 @cache
 def environment() -> jinja2.Environment:
     """The mail templates: HTML autoescaped, text not; gettext from onetime.web.i18n."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+    env = i18n.translating_environment(
+        TEMPLATE_DIR,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
-        auto_reload=False,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
-        gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True
-    )
-    env.globals.update(duration=i18n.duration, moment=i18n.moment, number=i18n.number)
+    env.globals.update(moment=i18n.moment)
     return env
 
 

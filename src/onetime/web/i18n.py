@@ -9,14 +9,15 @@ from __future__ import annotations
 import contextvars
 import gettext
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
 from babel.messages import mofile, pofile
@@ -200,3 +201,26 @@ def moment(timestamp: int) -> str:
 def number(value: int) -> str:
     """A whole number with the current language's digit grouping: "10,000", "10 000"."""
     return format_decimal(value, locale=_current.get())
+
+
+def translating_environment(
+    template_dir: Path, autoescape: bool | Callable[[str | None], bool], **options: Any
+) -> jinja2.Environment:
+    """A Jinja2 environment whose gettext speaks the current request's (or mail's) language.
+
+    Pages and mails share it, so both translate the same way from the same catalogs.
+    """
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir),
+        autoescape=autoescape,
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        **options,
+    )
+    environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+        gettext=gettext_, ngettext=ngettext_, newstyle=True
+    )
+    environment.globals.update(duration=duration, number=number)
+    return environment

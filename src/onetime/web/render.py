@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from fastapi import Request
 from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
@@ -39,21 +38,9 @@ _TOO_LARGE = N_("What you sent is larger than the limit of {limit} bytes.")
 @cache
 def templates() -> Jinja2Templates:
     """The template set with gettext wired to the request's language, made once per process."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=True,
-        auto_reload=False,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
-        gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True
-    )
+    environment = i18n.translating_environment(TEMPLATE_DIR, autoescape=True)
     environment.globals.update(
-        duration=i18n.duration,
         wait_duration=i18n.wait_duration,
-        number=i18n.number,
         time_tag=time_tag,
         languages=i18n.languages,
         translate_error=i18n.translate_error,
