@@ -212,7 +212,7 @@ def translating_environment(
     """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir),
-        autoescape=autoescape,
+        autoescape=autoescape,  # noqa: S701 - callers pass True (pages) or select_autoescape (mails)
         auto_reload=False,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
