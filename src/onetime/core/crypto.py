@@ -167,11 +167,6 @@ def _read_header(envelope: bytes) -> _Header:
     raise EnvelopeError("unknown key stretching function")
 
 
-def envelope_needs_passphrase(envelope: bytes) -> bool:
-    """Whether opening this envelope needs a passphrase (read from its header, no key needed)."""
-    return _read_header(envelope).kdf != KDF_NONE
-
-
 def _seal(key: bytes, header: bytes, record_id: bytes, plaintext: bytes) -> bytes:
     nonce = os.urandom(_NONCE_BYTES)
     return header + nonce + AESGCM(key).encrypt(nonce, plaintext, header + record_id)

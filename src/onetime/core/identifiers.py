@@ -20,8 +20,6 @@ CHECK_BYTES = 8
 KEY_LENGTH = 62
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DIGITS = {c: i for i, c in enumerate(_ALPHABET)}
-# A client may send any key; beyond this length it cannot be one of ours or an old OTS key.
-MAX_ACCEPTED_KEY_LENGTH = 128
 
 
 class KeyKind(StrEnum):
