@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 import onetime
 from onetime.api import v1, v2
 from onetime.context import AppContext
+from onetime.core.accounts import AccountService
 from onetime.core.clock import Clock, SystemClock
 from onetime.core.crypto import Keyring
 from onetime.core.errors import StoreUnavailable
@@ -24,6 +25,8 @@ from onetime.core.guards import Guards
 from onetime.core.service import SecretService
 from onetime.http.errors import CatchAll, install_error_handlers
 from onetime.http.middleware import AccessLog, BodyLimit, SecurityHeaders
+from onetime.mail.delivery import open_mailer
+from onetime.mail.outbox import MailOutbox
 from onetime.settings import Settings, load_settings, server_secret
 from onetime.store import open_store
 from onetime.store.base import Store
@@ -40,6 +43,10 @@ def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
     previous = [s.get_secret_value().encode() for s in settings.secret_previous]
     keyring = Keyring(server_secret(settings), previous)
     store = open_store(settings.resolved_store_url, settings.counters_dir)
+    plans = settings.plan_table()
+    outbox = MailOutbox(
+        open_mailer(settings), settings.site_name, settings.base_url, settings.primary_color
+    )
     service = SecretService(
         store=store,
         keyring=keyring,
@@ -48,8 +55,25 @@ def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
         clock=clock,
         argon2=settings.argon2(),
         share_domains=frozenset(d.lower() for d in settings.share_domains),
+        plans=plans,
+        outbox=outbox,
     )
-    return AppContext(settings=settings, store=store, keyring=keyring, service=service)
+    accounts = AccountService(
+        store=store,
+        keyring=keyring,
+        clock=clock,
+        plans=plans,
+        rules=settings.account_rules(),
+        outbox=outbox,
+        secrets_service=service,
+        argon2=settings.argon2(),
+    )
+    context = AppContext(
+        settings=settings, store=store, keyring=keyring, service=service, accounts=accounts
+    )
+    service.on_revealed = context.notify_read
+    service.count_mail = accounts.count_mail
+    return context
 
 
 async def _sweep_forever(store: Store, clock: Clock, interval: int) -> None:
@@ -88,6 +112,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            if context.background:  # let notifications that are on their way finish
+                await asyncio.wait(context.background, timeout=settings.mail_timeout)
             await context.store.close()
 
     app = FastAPI(

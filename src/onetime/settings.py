@@ -12,7 +12,15 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,8 +29,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from onetime.core.accounts import AccountRules
 from onetime.core.crypto import Argon2Params
 from onetime.core.guards import GuardRules
+from onetime.core.plans import ANONYMOUS_PLAN, Plan, Plans
 from onetime.core.policy import DAY, Limits
 from onetime.mail.address import check_sender
 from onetime.mail.url import parse_mail_url
@@ -34,6 +44,17 @@ SECRET_FILE_NAME = "server-secret"  # noqa: S105 - a file name
 
 class SettingsError(Exception):
     """The configuration cannot be used; the message names the setting and the problem."""
+
+
+class PlanSettings(BaseModel):
+    """One plan in the `plans` table of the configuration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_max: int = Field(ge=1, description="longest lifetime in seconds (the hard cap still holds)")
+    secret_max_bytes: int | None = Field(None, ge=1, description="default: secret_max_bytes")
+    email_recipients: bool = False
+    custom_domains: bool = False
 
 
 class Settings(BaseSettings):
@@ -58,7 +79,22 @@ class Settings(BaseSettings):
     primary_color: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$")
     instructions: str = Field("", max_length=500, description="Text shown above the create form")
     share_domains: Annotated[tuple[str, ...], NoDecode] = ()
-    allow_anonymous: bool = True
+    allow_anonymous: bool = Field(True, description="false: only signed-in people may create")
+
+    signup_enabled: bool = True
+    signup_domains: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated email domains allowed to sign up; empty: any"
+    )
+    auto_verify: bool = Field(False, description="accounts need no email confirmation")
+    plans: dict[str, PlanSettings] = Field(
+        default_factory=dict, description="Extra plans, or changes to anonymous/free/paid"
+    )
+    default_plan: str = "free"
+    password_min: int = Field(8, ge=1, le=256)
+    session_idle: int = Field(DAY, ge=60, description="seconds of inactivity that end a session")
+    signin_failure_limit: int = Field(10, ge=0, description="per account per 15 minutes; 0 = off")
+    mail_limit: int = Field(50, ge=0, description="emails per account per day; 0 = off")
+    account_create_limit: int = Field(500, ge=0, description="secrets per account per hour")
 
     ttl_min: int = Field(60, ge=1)
     ttl_default: int = Field(7 * DAY, ge=1)
@@ -112,12 +148,22 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("secret_previous", "share_domains", mode="before")
+    @field_validator("signup_domains", mode="after")
+    @classmethod
+    def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(domain.lower().lstrip("@") for domain in value)
+
+    @field_validator("secret_previous", "share_domains", "signup_domains", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @model_validator(mode="after")
+    def _plans_fit_together(self) -> Settings:
+        self.plan_table()  # raises ValueError naming the problem
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -153,17 +199,47 @@ class Settings(BaseSettings):
         return Limits(
             ttl_min=self.ttl_min,
             ttl_default=self.ttl_default,
-            ttl_max_anonymous=self.ttl_max_anonymous,
-            ttl_max_account=self.ttl_max_account,
             ttl_cap=self.ttl_cap,
-            secret_max_bytes=self.secret_max_bytes,
             passphrase_min=self.passphrase_min,
             passphrase_max=self.passphrase_max,
             passphrase_required=self.passphrase_required,
         )
 
     def guard_rules(self) -> GuardRules:
-        return GuardRules(create_limit=self.create_limit, create_window=self.create_window)
+        return GuardRules(
+            create_limit=self.create_limit,
+            create_window=self.create_window,
+            account_create_limit=self.account_create_limit,
+        )
+
+    def plan_table(self) -> Plans:
+        """anonymous, free and paid from the flat settings, then the `plans` table on top."""
+        size = self.secret_max_bytes
+        table = {
+            ANONYMOUS_PLAN: Plan(ANONYMOUS_PLAN, self.ttl_max_anonymous, size),
+            "free": Plan("free", self.ttl_max_account, size, email_recipients=True),
+            "paid": Plan("paid", self.ttl_cap, size, email_recipients=True, custom_domains=True),
+        }
+        for name, plan in self.plans.items():
+            table[name] = Plan(
+                name,
+                plan.ttl_max,
+                plan.secret_max_bytes or size,
+                email_recipients=plan.email_recipients and name != ANONYMOUS_PLAN,
+                custom_domains=plan.custom_domains and name != ANONYMOUS_PLAN,
+            )
+        return Plans(table, self.default_plan)
+
+    def account_rules(self) -> AccountRules:
+        return AccountRules(
+            signup_enabled=self.signup_enabled,
+            allowed_domains=frozenset(self.signup_domains),
+            auto_verify=self.auto_verify,
+            password_min=self.password_min,
+            session_idle=self.session_idle,
+            signin_failures_per_account=self.signin_failure_limit,
+            mails_per_account=self.mail_limit,
+        )
 
     def argon2(self) -> Argon2Params:
         return Argon2Params(time_cost=self.argon2_time_cost, memory_kib=self.argon2_memory_kib)

@@ -3,7 +3,10 @@
 import pytest
 
 from onetime.core.errors import InvalidInput
+from onetime.core.plans import DEFAULT_PLANS, Plan, Plans
 from onetime.core.policy import DAY, Limits, mask_email, natural_duration, parse_flag, parse_ttl
+
+PLANS = Plans({plan.name: plan for plan in DEFAULT_PLANS})
 
 
 @pytest.mark.parametrize(
@@ -19,11 +22,13 @@ from onetime.core.policy import DAY, Limits, mask_email, natural_duration, parse
     ],
 )
 def test_ttl_is_clamped_silently(requested: int | None, account: bool, expected: int) -> None:
-    assert Limits().clamp_ttl(requested, account) == expected
+    plan = PLANS.get("free" if account else None)
+    assert Limits().clamp_ttl(requested, plan) == expected
 
 
 def test_the_hard_cap_wins_over_plan_maximums() -> None:
-    assert Limits(ttl_cap=DAY).clamp_ttl(7 * DAY, has_account=True) == DAY
+    assert Limits(ttl_cap=DAY).clamp_ttl(7 * DAY, PLANS.get("paid")) == DAY
+    assert Limits().clamp_ttl(60 * DAY, PLANS.get("paid")) == 30 * DAY
 
 
 @pytest.mark.parametrize(
@@ -50,13 +55,13 @@ def test_ttl_that_is_not_a_number_is_an_error_naming_the_field(value: object) ->
 
 
 def test_content_rules() -> None:
-    limits = Limits(secret_max_bytes=10)
-    assert limits.check_content("é" * 5) == "é".encode() * 5
+    plan = Plan("tiny", DAY, secret_max_bytes=10)
+    assert Limits.check_content("é" * 5, plan) == "é".encode() * 5
     for bad in ("", "   \n"):
         with pytest.raises(InvalidInput):
-            limits.check_content(bad)
+            Limits.check_content(bad, plan)
     with pytest.raises(InvalidInput, match="11 bytes"):
-        limits.check_content("é" * 5 + "x")
+        Limits.check_content("é" * 5 + "x", plan)
 
 
 def test_passphrase_rules() -> None:

@@ -66,6 +66,7 @@ class ServerKeys:
     receipt: bytes
     check: bytes
     client: bytes
+    account: bytes
 
     @classmethod
     def derive(cls, server_secret: bytes) -> ServerKeys:
@@ -74,7 +75,12 @@ class ServerKeys:
 
         key_id = hashlib.sha256(b"onetime/key-id\x00" + server_secret).digest()[:_KEY_ID_BYTES]
         return cls(
-            key_id, purpose("content"), purpose("receipt"), purpose("check"), purpose("client")
+            key_id,
+            purpose("content"),
+            purpose("receipt"),
+            purpose("check"),
+            purpose("client"),
+            purpose("account"),
         )
 
 

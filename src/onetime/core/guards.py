@@ -6,6 +6,7 @@ the secret's storage id, never by an address or a key, and they expire on their 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -20,6 +21,8 @@ class GuardRules:
 
     create_limit: int = 100
     create_window: int = 600
+    account_create_limit: int = 500
+    account_create_window: int = 3600
     passphrase_per_client: int = 5
     passphrase_per_secret: int = 20
     passphrase_window: int = 600
@@ -42,13 +45,23 @@ class Guards:
         self._clock = clock
         self.rules = rules
 
-    async def count_creation(self, client: str) -> None:
-        """Count one creation by `client`; raise RateLimited past the limit."""
-        limit = self.rules.create_limit
+    async def count_creation(self, client: str, account_id: str | None = None) -> None:
+        """Count one creation by `client` (or by the account); raise RateLimited past the limit.
+
+        Accounts have their own, larger allowance: a team behind one address should not share
+        the anonymous limit. The counter is keyed by a hash, never by the account id.
+        """
+        rules = self.rules
+        if account_id is None:
+            key, limit, window = f"create:{client}", rules.create_limit, rules.create_window
+        else:
+            tag = hashlib.sha256(b"onetime/create\x00" + account_id.encode()).hexdigest()[:24]
+            key, limit = f"create-account:{tag}", rules.account_create_limit
+            window = rules.account_create_window
         if limit <= 0:
             return
         now = self._clock.now()
-        counter = await self._store.hit_counter(f"create:{client}", self.rules.create_window, now)
+        counter = await self._store.hit_counter(key, window, now)
         if counter.value > limit:
             raise RateLimited(
                 N_("You have created many secrets in a short time. Please wait and try again."),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from onetime.core.errors import N_, InvalidInput
+
+if TYPE_CHECKING:
+    from onetime.core.plans import Plan
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -13,40 +17,37 @@ DAY = 24 * HOUR
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The rules for new secrets. Values come from settings; defaults are the product's."""
+    """The rules for new secrets that hold on every plan. Values come from settings."""
 
     ttl_min: int = MINUTE
     ttl_default: int = 7 * DAY
-    ttl_max_anonymous: int = 7 * DAY
-    ttl_max_account: int = 14 * DAY
     ttl_cap: int = 30 * DAY
-    secret_max_bytes: int = 10_000
     passphrase_min: int = 4
     passphrase_max: int = 128
     passphrase_required: bool = False
     memo_max_chars: int = 500
 
-    def max_ttl(self, has_account: bool) -> int:
-        ceiling = self.ttl_max_account if has_account else self.ttl_max_anonymous
-        return max(self.ttl_min, min(ceiling, self.ttl_cap))
+    def max_ttl(self, plan: Plan) -> int:
+        return max(self.ttl_min, min(plan.ttl_max, self.ttl_cap))
 
-    def clamp_ttl(self, requested: int | None, has_account: bool) -> int:
+    def clamp_ttl(self, requested: int | None, plan: Plan) -> int:
         """Bring a requested lifetime into the allowed range, as Onetime Secret does, silently."""
         if requested is None:
             requested = self.ttl_default
-        return max(self.ttl_min, min(requested, self.max_ttl(has_account)))
+        return max(self.ttl_min, min(requested, self.max_ttl(plan)))
 
-    def check_content(self, content: str) -> bytes:
-        """Return the content as UTF-8, or raise when it is empty or too large."""
+    @staticmethod
+    def check_content(content: str, plan: Plan) -> bytes:
+        """Return the content as UTF-8, or raise when it is empty or too large for the plan."""
         if not content or not content.strip():
             raise InvalidInput(N_("You did not provide anything to share."), field="secret")
         data = content.encode("utf-8", errors="surrogatepass")
-        if len(data) > self.secret_max_bytes:
+        if len(data) > plan.secret_max_bytes:
             raise InvalidInput(
                 N_("The secret is {size:,} bytes; the limit is {limit:,} bytes."),
                 field="secret",
                 size=len(data),
-                limit=self.secret_max_bytes,
+                limit=plan.secret_max_bytes,
             )
         return data
 

@@ -82,3 +82,24 @@ class Counter:
 
     value: int
     expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A small record of the account features, kept under (`kind`, `key`) and owned by an account.
+
+    Accounts, the email index, sessions, single-use tokens and the recent-secrets list are all
+    items; `value` is whatever the account layer encoded (ciphertext and hashes, never a key).
+    `owner` lets a store find and delete everything of one account at once.
+    `expires_at` None means: until deleted.
+    """
+
+    kind: str
+    key: bytes
+    owner: str
+    value: bytes
+    expires_at: int | None = None
+
+
+# Every kind of item the account layer keeps (store copies and operator tools walk these).
+ITEM_KINDS = ("account", "email", "session", "token", "recent")

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
-from onetime.core import crypto
+from onetime.core import account_crypto, crypto
 from onetime.core.clock import Clock
-from onetime.core.errors import N_, Forbidden, InvalidInput, NotFound, WrongPassphrase
+from onetime.core.errors import (
+    N_,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    WrongPassphrase,
+)
 from onetime.core.guards import Guards
 from onetime.core.identifiers import KeyCodec, KeyKind, LinkKey
+from onetime.core.outbox import DeliveryFailed, Outbox
 from onetime.core.passwords import CharacterSets, generate_password
+from onetime.core.plans import DEFAULT_PLANS, Plans
 from onetime.core.policy import Limits, mask_email
-from onetime.core.records import ReceiptState, SecretKind, StoredReceipt, StoredSecret
+from onetime.core.records import ReceiptState, SecretKind, StoredItem, StoredReceipt, StoredSecret
 from onetime.core.views import Caller, Created, ReceiptView, SecretView
 from onetime.store.base import Store
 
@@ -63,8 +72,16 @@ class SecretService:
         clock: Clock,
         argon2: crypto.Argon2Params,
         share_domains: frozenset[str] = frozenset(),
+        plans: Plans | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.store = store
+        self.plans = plans or Plans({plan.name: plan for plan in DEFAULT_PLANS})
+        self.outbox = outbox
+        # Set by the app: called (and not awaited) with a receipt id when its secret is read.
+        self.on_revealed: Callable[[bytes, int], None] | None = None
+        # Set by the app: counts one mail for an account, raising RateLimited past its limit.
+        self.count_mail: Callable[[str], Awaitable[None]] | None = None
         self.keyring = keyring
         self.limits = limits
         self.guards = guards
@@ -85,15 +102,21 @@ class SecretService:
 
     async def conceal(self, request: ConcealRequest, caller: Caller, client: str) -> Created:
         """Store a secret and its receipt; return both views."""
-        content = self.limits.check_content(request.content)
+        plan = self.plans.get(caller.plan)
+        content = self.limits.check_content(request.content, plan)
         passphrase = self.limits.check_passphrase(request.passphrase)
-        ttl = self.limits.clamp_ttl(request.ttl, caller.has_account)
+        ttl = self.limits.clamp_ttl(request.ttl, plan)
         share_domain = self._check_share_domain(request.share_domain)
         if request.recipients and not caller.has_account:
             raise Forbidden(
                 N_("Sending a secret by email needs an account."), code="recipient_needs_account"
             )
-        await self.guards.count_creation(client)
+        if request.recipients and not plan.email_recipients:
+            raise Forbidden(
+                N_("Your plan does not include sending secrets by email."),
+                code="recipient_not_in_plan",
+            )
+        await self.guards.count_creation(client, caller.account_id)
 
         now = self.clock.now()
         secret_key, receipt_key = self.codec.new(KeyKind.SECRET), self.codec.new(KeyKind.RECEIPT)
@@ -127,10 +150,56 @@ class SecretService:
             updated=now,
         )
         await self.store.create(secret, receipt, now)
+        if caller.account_id is not None and caller.account_key is not None:
+            await self._file_recent(caller.account_id, caller.account_key, receipt, receipt_key)
+        problem = None
+        for address in request.recipients:
+            problem = problem or await self._mail_secret(caller, address, secret_key.text, ttl)
         return Created(
             receipt=self._receipt_view(receipt_key, receipt, secret_key.text, None, now),
             secret=self._secret_view(secret_key.text, secret, now, "new"),
+            delivery_problem=problem,
         )
+
+    async def _file_recent(
+        self, account_id: str, account_key: bytes, receipt: StoredReceipt, key: LinkKey
+    ) -> None:
+        """Add the receipt to the account's list; its key is wrapped by the account key."""
+        sealed = account_crypto.wrap(
+            account_crypto.recent_wrapping_key(account_key), receipt.rid, key.text.encode()
+        )
+        item = StoredItem("recent", receipt.rid, account_id, sealed, receipt.expires_at)
+        await self.store.put_item(item, self.clock.now())
+
+    def open_recent(self, account_key: bytes | None, item: StoredItem) -> str | None:
+        """The receipt key of a recent-list entry; None when this account key cannot open it."""
+        if account_key is None:
+            return None
+        try:
+            kek = account_crypto.recent_wrapping_key(account_key)
+            return account_crypto.unwrap(kek, item.key, item.value).decode()
+        except crypto.EnvelopeError:
+            return None
+
+    async def _mail_secret(self, caller: Caller, to: str, secret_key: str, ttl: int) -> str | None:
+        """Email the share link (never the receipt link); why not, in words, if it failed."""
+        if self.outbox is None:
+            return N_("This service cannot send email.")
+        try:
+            if self.count_mail is not None and caller.account_id is not None:
+                await self.count_mail(caller.account_id)
+            await self.outbox.send(
+                "secret_link",
+                to,
+                None,
+                link=f"/secret/{secret_key}",
+                expires_in=ttl,
+                sender=caller.email or "",
+            )
+        except (DeliveryFailed, RateLimited) as problem:
+            log.warning("a secret link mail could not be sent: %s", problem.message)
+            return problem.message
+        return None
 
     async def generate(self, request: GenerateRequest, caller: Caller, client: str) -> Created:
         """Generate a password, share it as a secret, and return it once to the creator."""
@@ -225,12 +294,18 @@ class SecretService:
         if not await self.store.claim_secret(sid, now):
             raise NotFound(_NOT_FOUND)
         await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
+        self._announce_reveal(secret.rid, now)
         return self._revealed_view(key, secret, plaintext, now)
+
+    def _announce_reveal(self, rid: bytes, now: int) -> None:
+        if self.on_revealed is not None:
+            self.on_revealed(rid, now)
 
     async def _finish_reveal(
         self, key: LinkKey, secret: StoredSecret, passphrase: str | None, now: int
     ) -> SecretView:
         await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
+        self._announce_reveal(secret.rid, now)
         try:
             plaintext = crypto.open_secret(
                 self.keyring, key.raw, secret.sid, secret.envelope, passphrase

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from onetime.core.records import ReceiptState, SecretKind
 
@@ -13,6 +13,9 @@ class Caller:
 
     account_id: str | None = None
     email: str | None = None
+    plan: str | None = None  # None: the anonymous plan
+    # The account key, unwrapped for this request only: new receipts are filed under it.
+    account_key: bytes | None = field(default=None, repr=False)
 
     @property
     def has_account(self) -> bool:
@@ -93,3 +96,5 @@ class Created:
     receipt: ReceiptView
     secret: SecretView
     generated: str | None = None
+    # Set when the secret was made but the email to its recipient could not be sent: why.
+    delivery_problem: str | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
+from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 
 
 class Store(Protocol):
@@ -77,6 +77,44 @@ class Store(Protocol):
         """Replace the receipt's sealed memo. Returns False when the receipt is gone."""
         ...
 
+    async def delete_receipt(self, rid: bytes, now: int) -> bool:
+        """Remove a receipt (its secret is left alone). True if there was a live one."""
+        ...
+
+    # -- items: the account features' records ---------------------------------------------------
+
+    async def put_item(self, item: StoredItem, now: int, only_if_absent: bool = False) -> bool:
+        """Store `item`, replacing one with the same kind and key; True when written.
+
+        With `only_if_absent`, write only if no live item has that kind and key, atomically:
+        of concurrent callers at most one gets True (used for unique email addresses).
+        """
+        ...
+
+    async def get_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
+        """Return the live item, or None."""
+        ...
+
+    async def take_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
+        """Remove the live item and return it, atomically: of concurrent callers only one gets it."""
+        ...
+
+    async def delete_item(self, kind: str, key: bytes, now: int) -> bool:
+        """Remove the item; True if a live one was there."""
+        ...
+
+    async def owned_items(self, owner: str, kind: str, now: int) -> list[StoredItem]:
+        """Every live item of `kind` that `owner` owns, in no particular order."""
+        ...
+
+    def items(self, kind: str, now: int) -> AsyncIterator[StoredItem]:
+        """Every live item of `kind` (for operators: listing accounts, counting)."""
+        ...
+
+    async def delete_owned(self, owner: str, now: int) -> int:
+        """Remove every item `owner` owns, of every kind, and any trace of the owner; a count."""
+        ...
+
     async def hit_counter(self, key: str, window: int, now: int) -> Counter:
         """Add one to the counter `key`, starting a window of `window` seconds if it has none."""
         ...
@@ -98,5 +136,5 @@ class Store(Protocol):
         ...
 
     async def sweep(self, now: int) -> int:
-        """Delete expired records and counters now; return how many records went."""
+        """Delete expired records, items and counters now; return how many records went."""
         ...

@@ -12,22 +12,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import segno
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
+from onetime.api.params import parse_recipients
 from onetime.api.serializers import share_base
-from onetime.core.errors import N_, InvalidInput, NotFound, OnetimeError, WrongPassphrase
+from onetime.core.errors import (
+    N_,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OnetimeError,
+    WrongPassphrase,
+)
 from onetime.core.passwords import MAX_LENGTH, MIN_LENGTH, CharacterSets
 from onetime.core.policy import DAY, HOUR, MINUTE, parse_ttl
 from onetime.core.service import ConcealRequest, GenerateRequest
-from onetime.core.views import ANONYMOUS, ReceiptView
-from onetime.deps import ClientTag, CurrentSettings, Service
+from onetime.core.views import Caller, ReceiptView
+from onetime.deps import ClientTag, CurrentSettings, Service, get_context
 from onetime.settings import Settings
-from onetime.web.forms import read_form
 from onetime.web.render import render
+from onetime.web.session import CurrentSession, caller_of, checked_form, load_session
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_session)])
 _TTL_CHOICES = (5 * MINUTE, HOUR, 4 * HOUR, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY)
 GENERATE_LENGTH = 16  # what the form suggests; the API's default stays Onetime Secret's 12
 SYMBOLS_SHOWN = "! # $ % & * + - = ? @ ^ _ ~"
@@ -48,24 +56,24 @@ class FormError:
         return cls(error.template, error.params, getattr(error, "field", None) or default_field)
 
 
-def ttl_choices(settings: Settings) -> list[int]:
-    """The lifetimes (in seconds) this person may pick (anonymous until accounts exist).
+def ttl_choices(settings: Settings, caller: Caller) -> list[int]:
+    """The lifetimes (in seconds) this person's plan allows them to pick.
 
     The usual steps that fit the configured range, plus the default and the maximum, so the
     list is never empty and always holds the lifetime that is preselected.
     """
-    limits = settings.limits()
-    longest = limits.max_ttl(has_account=False)
+    limits, plan = settings.limits(), settings.plan_table().get(caller.plan)
+    longest = limits.max_ttl(plan)
     allowed = {t for t in _TTL_CHOICES if limits.ttl_min <= t <= longest}
-    allowed |= {limits.clamp_ttl(None, has_account=False), longest}
+    allowed |= {limits.clamp_ttl(None, plan), longest}
     return sorted(allowed)
 
 
-def _offered(settings: Settings, ttl: int | None) -> int:
+def _offered(settings: Settings, caller: Caller, ttl: int | None) -> int:
     """The lifetime to preselect: the one picked if it is offered, else the default."""
-    if ttl is not None and ttl in ttl_choices(settings):
+    if ttl is not None and ttl in ttl_choices(settings, caller):
         return ttl
-    return settings.limits().clamp_ttl(None, has_account=False)
+    return settings.limits().clamp_ttl(None, settings.plan_table().get(caller.plan))
 
 
 def _create_page(
@@ -77,13 +85,17 @@ def _create_page(
     generate_ttl: int | None = None,
     **values: Any,
 ) -> Response:
+    caller = caller_of(getattr(request.state, "signed_in", None))
+    plan = get_context(request).service.plans.get(caller.plan)
     return render(
         request,
         "index.html",
         status,
-        ttl_choices=ttl_choices(settings),
-        ttl=_offered(settings, ttl),
-        generate_ttl=_offered(settings, generate_ttl),
+        ttl_choices=ttl_choices(settings, caller),
+        ttl=_offered(settings, caller, ttl),
+        generate_ttl=_offered(settings, caller, generate_ttl),
+        may_email=caller.has_account and plan.email_recipients,
+        needs_account=not settings.allow_anonymous and not caller.has_account,
         min_length=MIN_LENGTH,
         max_length=MAX_LENGTH,
         symbols_shown=SYMBOLS_SHOWN,
@@ -97,26 +109,61 @@ async def create_form(request: Request, settings: CurrentSettings) -> Response:
     return _create_page(request, settings)
 
 
+def _creator(settings: Settings, signed: Any) -> Caller:
+    caller = caller_of(signed)
+    if not caller.has_account and not settings.allow_anonymous:
+        raise Forbidden(
+            N_("Only signed-in people can create secrets on this service."),
+            code="anonymous_disabled",
+        )
+    return caller
+
+
 @router.post("/")
 async def create(
-    request: Request, service: Service, client: ClientTag, settings: CurrentSettings
+    request: Request,
+    service: Service,
+    client: ClientTag,
+    settings: CurrentSettings,
+    signed: CurrentSession,
 ) -> Response:
-    form = await read_form(request)
+    form = await checked_form(request)
+    caller = _creator(settings, signed)
     content = form.get("secret", "")
+    recipient = form.get("recipient", "").strip()
     ttl: int | None = None
     try:
         ttl = parse_ttl(form.get("ttl"))
         created = await service.conceal(
-            ConcealRequest(content=content, ttl=ttl, passphrase=form.get("passphrase") or None),
-            ANONYMOUS,
+            ConcealRequest(
+                content=content,
+                ttl=ttl,
+                passphrase=form.get("passphrase") or None,
+                recipients=parse_recipients(recipient) if recipient else (),
+            ),
+            caller,
             client,
         )
-    except InvalidInput as error:
+    except (InvalidInput, Forbidden) as error:
         # Keep what the person typed and picked (but never the passphrase) so nothing is lost.
         return _create_page(
-            request, settings, 422, ttl=ttl, error=FormError.of(error, "secret"), secret=content
+            request,
+            settings,
+            422,
+            ttl=ttl,
+            error=FormError.of(error, "secret"),
+            secret=content,
+            recipient=recipient,
         )
-    return RedirectResponse(f"/receipt/{created.receipt.key}?created=1", status_code=303)
+    if created.delivery_problem:
+        # The secret is safe and its links work; say why the email did not go.
+        return _share_page(
+            request, settings, created.receipt, created=True, mail_problem=created.delivery_problem
+        )
+    mailed = "&mailed=1" if recipient else ""
+    return RedirectResponse(
+        f"/receipt/{created.receipt.key}?created=1{mailed}", status_code=303
+    )
 
 
 def _parse_length(value: str | None) -> int:
@@ -136,10 +183,15 @@ async def generate_form() -> Response:
 
 @router.post("/generate")
 async def generate(
-    request: Request, service: Service, client: ClientTag, settings: CurrentSettings
+    request: Request,
+    service: Service,
+    client: ClientTag,
+    settings: CurrentSettings,
+    signed: CurrentSession,
 ) -> Response:
     """Generate a password, share it, and show it to its creator this once (no redirect)."""
-    form = await read_form(request)
+    form = await checked_form(request)
+    caller = _creator(settings, signed)
     symbols = bool(form.get("symbols"))
     ttl: int | None = None
     length_text = form.get("length", "")
@@ -153,7 +205,7 @@ async def generate(
                 ttl=ttl,
                 passphrase=form.get("passphrase") or None,
             ),
-            ANONYMOUS,
+            caller,
             client,
         )
     except InvalidInput as error:
@@ -197,7 +249,7 @@ def _gone(request: Request) -> Response:
 
 @router.post("/secret/{key}")
 async def reveal(key: str, request: Request, service: Service, client: ClientTag) -> Response:
-    form = await read_form(request)
+    form = await checked_form(request)
     try:
         view = await service.reveal(key, form.get("passphrase") or None, client)
     except NotFound:
@@ -227,7 +279,13 @@ async def receipt_page(
     key: str, request: Request, service: Service, settings: CurrentSettings
 ) -> Response:
     view = await service.receipt(key)
-    return _share_page(request, settings, view, created="created" in request.query_params)
+    return _share_page(
+        request,
+        settings,
+        view,
+        created="created" in request.query_params,
+        mailed="mailed" in request.query_params,
+    )
 
 
 def qr_svg(url: str) -> Markup:
@@ -281,7 +339,7 @@ def _share_page(
 async def burn(
     key: str, request: Request, service: Service, client: ClientTag, settings: CurrentSettings
 ) -> Response:
-    form = await read_form(request)
+    form = await checked_form(request)
     if not form.get("confirm"):
         view = await service.receipt(key)
         if view.is_live:

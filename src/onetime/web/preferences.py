@@ -11,8 +11,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from onetime.deps import CurrentSettings
 from onetime.web import i18n
-from onetime.web.forms import read_form
 from onetime.web.render import THEME_COOKIE, THEMES
+from onetime.web.session import checked_form
 
 router = APIRouter(include_in_schema=False)
 _YEAR = 365 * 24 * 3600
@@ -33,7 +33,7 @@ def safe_next(value: str | None) -> str:
 
 @router.post("/preferences")
 async def set_preferences(request: Request, settings: CurrentSettings) -> Response:
-    form = await read_form(request)
+    form = await checked_form(request)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     cookie = {"max_age": _YEAR, "httponly": True, "samesite": "lax", "secure": settings.ssl}
     language = form.get("lang")

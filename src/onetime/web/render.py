@@ -67,7 +67,10 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
     locale = request_locale(request)
     i18n.use_locale(locale)
     theme = request.cookies.get(THEME_COOKIE)
+    signed_in = getattr(request.state, "signed_in", None)
     context = {
+        "signed_in": signed_in,
+        "csrf_token": signed_in.csrf if signed_in is not None else "",
         "site": request.app.state.context.settings,
         "locale": locale,
         "html_lang": locale.replace("_", "-"),
