@@ -23,6 +23,7 @@ from onetime.app import create_app
 from onetime.core.clock import ManualClock
 from onetime.settings import Settings, load_settings
 from tests.services import RedisCluster, RedisSentinel
+from tests.smtp import SmtpServer, smtp_fixture
 
 TEST_SECRET = "test-server-secret-" + "0123456789abcdef" * 2
 
@@ -209,3 +210,12 @@ def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSe
         yield sentinel
     finally:
         sentinel.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback; `smtp.inbox.messages()` is what it received.
+
+    Point an app at it with `app_factory(smtp_url=f"smtp://127.0.0.1:{smtp.port}")`.
+    """
+    yield from smtp_fixture()
