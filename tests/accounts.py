@@ -12,7 +12,7 @@ from typing import Any
 from onetime.core.account_records import Account
 from onetime.core.accounts import AccountService
 
-PASSWORD = "a long and good password"  # noqa: S105 - a test password
+PASSWORD = "a long and good password"
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ async def make_account(
     """A confirmed account with an API token on the app's store."""
     accounts = account_service(app)
     made = await accounts.sign_up(email, password, None, client="test-setup")
-    await accounts._save(replace(made.account, verified=True))  # noqa: SLF001 - test shortcut
+    await accounts._save(replace(made.account, verified=True))
     signed = await accounts.sign_in(email, password, client="test-setup")
     token = await accounts.new_api_token(signed)
     account = await accounts.get(made.account.id)
