@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from onetime.core.errors import StoreUnavailable
-from onetime.core.records import ReceiptState, SecretKind, StoredReceipt, StoredSecret
+from onetime.core.records import (
+    ReceiptState,
+    SecretKind,
+    StoredItem,
+    StoredReceipt,
+    StoredSecret,
+)
 from onetime.store.base import Store
 from onetime.store.redis import RedisStore
 from onetime.store.sqlite import SqliteStore
@@ -237,3 +243,189 @@ async def test_create_accepts_a_receipt_alone_and_overwrites(store: Store) -> No
     )
     await store.create(None, moved_on, NOW + 10)
     assert await store.get_receipt(receipt.rid, NOW + 10) == moved_on
+
+
+async def test_delete_receipt_leaves_its_secret(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt, NOW)
+    assert await store.delete_receipt(receipt.rid, NOW)
+    assert await store.get_receipt(receipt.rid, NOW) is None
+    assert await store.get_secret(secret.sid, NOW) == secret
+    assert not await store.delete_receipt(receipt.rid, NOW)
+    assert not await store.delete_receipt(os.urandom(32), NOW)
+
+
+async def test_delete_receipt_reports_an_expired_one_as_absent(store: Store) -> None:
+    secret, receipt = records(ttl=60)
+    await store.create(secret, receipt, NOW)
+    assert not await store.delete_receipt(receipt.rid, NOW + 120)
+    assert await store.get_receipt(receipt.rid, NOW) is None
+
+
+# -- items ------------------------------------------------------------------------------------
+
+
+def item(
+    kind: str = "session", owner: str = "acct-1", expires_at: int | None = None, value: bytes = b""
+) -> StoredItem:
+    return StoredItem(kind, os.urandom(16), owner, value or os.urandom(24), expires_at)
+
+
+async def test_items_read_back_unchanged_with_and_without_expiry(store: Store) -> None:
+    forever, lasting = item("account"), item("session", expires_at=NOW + 3600)
+    empty = StoredItem("recent", os.urandom(16), "acct-1", b"")
+    for each in (forever, lasting, empty):
+        assert await store.put_item(each, NOW)
+        assert await store.get_item(each.kind, each.key, NOW) == each
+    assert await store.get_item("account", lasting.key, NOW) is None  # kinds are separate
+    assert await store.get_item(forever.kind, forever.key, NOW + 10**9) == forever
+    assert await store.get_item(lasting.kind, lasting.key, NOW + 3599) == lasting
+
+
+async def test_expired_items_do_not_exist(store: Store) -> None:
+    short = item("token", expires_at=NOW + 60)
+    await store.put_item(short, NOW)
+    later = NOW + 60
+    assert await store.get_item(short.kind, short.key, later) is None
+    assert await store.take_item(short.kind, short.key, later) is None
+    assert await store.owned_items(short.owner, short.kind, later) == []
+    assert [each async for each in store.items(short.kind, later)] == []
+    assert not await store.delete_item(short.kind, short.key, later)
+
+
+async def test_an_expired_item_counts_as_absent_for_a_conditional_put(store: Store) -> None:
+    short = item("email", expires_at=NOW + 60)
+    await store.put_item(short, NOW)
+    successor = replace(short, owner="acct-2", value=b"successor", expires_at=None)
+    assert not await store.put_item(successor, NOW + 59, only_if_absent=True)
+    assert await store.put_item(successor, NOW + 60, only_if_absent=True)
+    assert await store.get_item(short.kind, short.key, NOW + 60) == successor
+    assert await store.owned_items("acct-2", "email", NOW + 60) == [successor]
+
+
+async def test_put_replaces_an_item_whole(store: Store) -> None:
+    first = item("session", expires_at=NOW + 60)
+    second = replace(first, value=b"second", expires_at=None)
+    assert await store.put_item(first, NOW)
+    assert await store.put_item(second, NOW)
+    assert await store.get_item(first.kind, first.key, NOW + 10**6) == second
+    third = replace(first, value=b"third", expires_at=NOW + 30)
+    assert await store.put_item(third, NOW)
+    assert await store.get_item(first.kind, first.key, NOW + 30) is None  # its expiry came too
+
+
+async def test_a_conditional_put_refuses_a_live_item(store: Store) -> None:
+    taken = item("email", owner="acct-1")
+    assert await store.put_item(taken, NOW, only_if_absent=True)
+    rival = replace(taken, owner="acct-2", value=b"rival")
+    assert not await store.put_item(rival, NOW, only_if_absent=True)
+    assert await store.get_item(taken.kind, taken.key, NOW) == taken
+    assert await store.owned_items("acct-2", "email", NOW) == []
+
+
+async def test_of_concurrent_conditional_puts_exactly_one_wins(make_store: StoreMaker) -> None:
+    stores = [await make_store() for _ in range(4)]
+    key = os.urandom(16)
+    claims = [StoredItem("email", key, f"acct-{n}", b"%d" % n) for n in range(20)]
+    results = await asyncio.gather(
+        *(stores[n % 4].put_item(claim, NOW, only_if_absent=True) for n, claim in enumerate(claims))
+    )
+    assert results.count(True) == 1
+    winner = claims[results.index(True)]
+    assert await stores[0].get_item("email", key, NOW) == winner
+    for claim in claims:
+        owned = await stores[1].owned_items(claim.owner, "email", NOW)
+        assert owned == ([winner] if claim is winner else [])
+
+
+async def test_take_item_returns_it_once(store: Store) -> None:
+    token = item("token", expires_at=NOW + 600)
+    await store.put_item(token, NOW)
+    assert await store.take_item(token.kind, token.key, NOW) == token
+    assert await store.take_item(token.kind, token.key, NOW) is None
+    assert await store.get_item(token.kind, token.key, NOW) is None
+    assert await store.owned_items(token.owner, token.kind, NOW) == []
+    forever = item("token")
+    await store.put_item(forever, NOW)
+    assert await store.take_item(forever.kind, forever.key, NOW) == forever
+
+
+async def test_concurrent_takes_of_an_item_give_it_to_one_caller(make_store: StoreMaker) -> None:
+    stores = [await make_store() for _ in range(4)]
+    token = item("token", expires_at=NOW + 600)
+    await stores[0].put_item(token, NOW)
+    results = await asyncio.gather(*(s.take_item(token.kind, token.key, NOW) for s in stores * 5))
+    assert [r for r in results if r is not None] == [token]
+
+
+async def test_delete_item_says_whether_a_live_one_was_there(store: Store) -> None:
+    session = item("session", expires_at=NOW + 600)
+    await store.put_item(session, NOW)
+    assert await store.delete_item(session.kind, session.key, NOW)
+    assert await store.get_item(session.kind, session.key, NOW) is None
+    assert not await store.delete_item(session.kind, session.key, NOW)
+    assert not await store.delete_item("session", os.urandom(16), NOW)
+
+
+async def test_owned_items_filter_by_owner_and_kind(store: Store) -> None:
+    mine = [item("session", "acct-1"), item("session", "acct-1", expires_at=NOW + 60)]
+    others = [item("token", "acct-1"), item("session", "acct-2")]
+    for each in (*mine, *others):
+        await store.put_item(each, NOW)
+    assert sorted(await store.owned_items("acct-1", "session", NOW), key=repr) == sorted(
+        mine, key=repr
+    )
+    assert await store.owned_items("acct-1", "session", NOW + 60) == [mine[0]]
+    assert await store.owned_items("acct-1", "token", NOW) == [others[0]]
+    assert await store.owned_items("acct-3", "session", NOW) == []
+
+
+async def test_an_item_given_to_another_owner_leaves_the_first(store: Store) -> None:
+    address = item("email", "acct-1")
+    await store.put_item(address, NOW)
+    moved = replace(address, owner="acct-2")
+    await store.put_item(moved, NOW)
+    # Deleting the first owner before anything else looks at it (a Redis index still names it).
+    assert await store.delete_owned("acct-1", NOW) == 0
+    assert await store.get_item(address.kind, address.key, NOW) == moved
+    assert await store.owned_items("acct-1", "email", NOW) == []
+    assert await store.owned_items("acct-2", "email", NOW) == [moved]
+
+
+async def test_items_lists_every_live_item_of_one_kind(store: Store) -> None:
+    accounts = [item("account", f"acct-{n}") for n in range(3)]
+    accounts.append(StoredItem("account", b"", "acct-empty", b"an empty key is a key"))
+    expired = item("account", "acct-9", expires_at=NOW + 1)
+    for each in (*accounts, expired, item("session"), item("email")):
+        await store.put_item(each, NOW)
+    listed = [each async for each in store.items("account", NOW + 1)]
+    assert sorted(listed, key=repr) == sorted(accounts, key=repr)
+    assert [each async for each in store.items("recent", NOW)] == []
+
+
+async def test_delete_owned_removes_one_owner_entirely(store: Store) -> None:
+    mine = [item(kind, "acct-1") for kind in ("account", "email", "session", "token", "recent")]
+    mine.append(item("session", "acct-1", expires_at=NOW + 600))
+    expired = item("session", "acct-1", expires_at=NOW + 1)
+    theirs = [item("account", "acct-2"), item("session", "acct-2")]
+    for each in (*mine, expired, *theirs):
+        await store.put_item(each, NOW)
+    assert await store.delete_owned("acct-1", NOW + 1) == len(mine)
+    for each in (*mine, expired):
+        assert await store.get_item(each.kind, each.key, NOW) is None
+        assert await store.owned_items("acct-1", each.kind, NOW) == []
+    for each in theirs:
+        assert await store.get_item(each.kind, each.key, NOW) == each
+    assert await store.owned_items("acct-2", "session", NOW) == [theirs[1]]
+    assert await store.delete_owned("acct-1", NOW + 1) == 0
+
+
+async def test_sweep_removes_only_expired_items(store: Store) -> None:
+    short, lasting, forever = item(expires_at=NOW + 60), item(expires_at=NOW + 3600), item()
+    for each in (short, lasting, forever):
+        await store.put_item(each, NOW)
+    # SQLite deletes the row (see test_sqlite.py); Redis leaves it to its TTL.
+    await store.sweep(NOW + 60)
+    assert await store.get_item(short.kind, short.key, NOW + 60) is None
+    assert await store.get_item(lasting.kind, lasting.key, NOW + 60) == lasting
+    assert await store.get_item(forever.kind, forever.key, NOW + 60) == forever

@@ -1,8 +1,10 @@
-"""What only the Redis store promises beyond the contract: takes survive a stalled server."""
+"""What only the Redis store promises beyond the contract: takes survive a stalled server, and
+deleting an account's items leaves no key behind that names it or them."""
 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from onetime.store import redis_scripts as scripts
 from onetime.store.redis import RedisStore
 from tests.conftest import free_port
 from tests.services import spawn_redis
-from tests.store.test_contract import NOW, records
+from tests.store.test_contract import NOW, item, records
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"
@@ -83,3 +85,77 @@ async def test_a_claim_during_a_stall_still_reports_the_win(
     await stall.wait()
     assert claimed is True
     assert await store.claim_secret(secret.sid, NOW) is False
+
+
+async def _all_keys(store: RedisStore) -> set[bytes]:
+    return {key async for key in store.client.scan_iter(match=b"*", count=500)}
+
+
+async def test_delete_owned_leaves_no_key_of_the_owner_or_its_items(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    owner = "acct-5f3a9c"
+    mine = [item(kind, owner) for kind in ("account", "email", "session", "token", "recent")]
+    mine.append(item("session", owner, expires_at=NOW + 600))
+    taken = item("token", owner, expires_at=NOW + 600)  # leaves a dangling index member
+    theirs = item("account", "acct-other")
+    for each in (*mine, taken, theirs):
+        await store.put_item(each, NOW)
+    await store.take_item(taken.kind, taken.key, NOW)
+    before = await _all_keys(store)
+    assert store._owner_key(owner) in before
+
+    assert await store.delete_owned(owner, NOW) == len(mine)
+
+    left = await _all_keys(store)
+    assert not [key for key in left if owner.encode() in key]
+    assert not [key for key in left for each in mine if each.key.hex().encode() in key]
+    assert left == {store._item_key(theirs.kind, theirs.key), store._owner_key(theirs.owner)}
+
+
+async def test_owned_items_drop_index_members_whose_item_is_gone(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    kept, taken = item("token", expires_at=NOW + 600), item("token", expires_at=NOW + 600)
+    moved, session = item("email"), item("session")
+    for each in (kept, taken, moved, session):
+        await store.put_item(each, NOW)
+    await store.take_item(taken.kind, taken.key, NOW)
+    await store.put_item(replace(moved, owner="acct-2"), NOW)  # the address changed hands
+    owner_key = store._owner_key(kept.owner)
+    assert len(await store.client.smembers(owner_key)) == 4
+
+    assert await store.owned_items(kept.owner, "token", NOW) == [kept]
+    assert await store.owned_items(kept.owner, "email", NOW) == []
+
+    members = await store.client.smembers(owner_key)
+    assert members == {
+        b"token:" + kept.key.hex().encode(),
+        b"session:" + session.key.hex().encode(),
+    }
+
+
+async def test_an_index_member_stays_while_its_item_is_only_logically_expired(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    short = item("session", expires_at=NOW + 60)
+    await store.put_item(short, NOW)
+    assert await store.owned_items(short.owner, "session", NOW + 60) == []
+    # The key is still in Redis (its TTL runs in real time): a put may be replacing it.
+    assert len(await store.client.smembers(store._owner_key(short.owner))) == 1
+
+
+async def test_items_without_expiry_have_no_ttl_and_others_a_bounded_one(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    forever, lasting = item("account"), item("session", expires_at=NOW + 600)
+    await store.put_item(forever, NOW)
+    await store.put_item(lasting, NOW)
+    assert await store.client.ttl(store._item_key(forever.kind, forever.key)) == -1
+    assert 595 <= await store.client.ttl(store._item_key(lasting.kind, lasting.key)) <= 600
+    await store.put_item(replace(lasting, expires_at=None), NOW)  # a replacement drops the TTL
+    assert await store.client.ttl(store._item_key(lasting.kind, lasting.key)) == -1

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from onetime.store.sqlite import SqliteStore
-from tests.store.test_contract import NOW, records
+from tests.store.test_contract import NOW, item, records
 
 
 async def test_sweep_deletes_expired_rows_and_counts_them(tmp_path: Path) -> None:
@@ -20,6 +20,49 @@ async def test_sweep_deletes_expired_rows_and_counts_them(tmp_path: Path) -> Non
         assert await store.sweep(NOW + 60) == 1  # the secret
         assert await store.sweep(NOW + 120) == 1  # its receipt
         assert store.db.execute("SELECT count(*) FROM secrets").fetchone() == (0,)
+    finally:
+        await store.close()
+
+
+async def test_sweep_deletes_expired_items_in_batches_and_keeps_the_rest(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    try:
+        for _ in range(1200):  # more than one sweep batch
+            await store.put_item(item("token", expires_at=NOW + 60), NOW)
+        lasting, forever = item("session", expires_at=NOW + 3600), item("account")
+        await store.put_item(lasting, NOW)
+        await store.put_item(forever, NOW)
+        assert await store.sweep(NOW + 59) == 0
+        assert await store.sweep(NOW + 60) == 1200
+        rows = store.db.execute("SELECT kind, key FROM items ORDER BY kind").fetchall()
+        assert rows == [("account", forever.key), ("session", lasting.key)]
+    finally:
+        await store.close()
+
+
+async def test_items_are_listed_across_batches(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    try:
+        made = [item("account", f"acct-{n}") for n in range(1100)]  # more than two batches
+        for each in made:
+            await store.put_item(each, NOW)
+        listed = [each async for each in store.items("account", NOW)]
+        assert sorted(listed, key=repr) == sorted(made, key=repr)
+    finally:
+        await store.close()
+
+
+async def test_deleting_a_receipt_leaves_its_secret_row(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    try:
+        secret, receipt = records()
+        await store.create(secret, receipt, NOW)
+        assert await store.delete_receipt(receipt.rid, NOW)
+        assert store.db.execute("SELECT count(*) FROM receipts").fetchone() == (0,)
+        assert store.db.execute("SELECT count(*) FROM secrets").fetchone() == (1,)
     finally:
         await store.close()
 

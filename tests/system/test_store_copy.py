@@ -9,11 +9,12 @@ import httpx
 import pytest
 
 from onetime.cli.store_copy import copy_records
-from onetime.core.records import ReceiptState
+from onetime.core.records import ITEM_KINDS, ReceiptState, StoredItem
+from onetime.store.redis import RedisStore
 from onetime.store.sqlite import SqliteStore
 from tests.conftest import TEST_SECRET, start_server, stop_server
 from tests.services import delete_prefixed, require_redis, unique_prefix
-from tests.store.test_contract import NOW, records
+from tests.store.test_contract import NOW, item, records
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def test_copy_from_sqlite_to_redis_keeps_links_states_and_lifetimes(tmp_path: Pa
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "copied 3 receipts and 2 unread secrets" in result.stdout
+    assert "copied 3 receipts, 2 unread secrets and 0 account items" in result.stdout
 
     grown = start_server(
         tmp_path / "grown", tmp_path / "grown.log", extra_env={"ONETIME_STORE_URL": target}
@@ -102,6 +103,53 @@ async def test_copying_again_never_brings_back_a_secret_read_on_the_target(tmp_p
         copied = await target.get_receipt(receipt.rid, NOW + 2)
         assert copied is not None
         assert copied.state is ReceiptState.REVEALED
+    finally:
+        await source.close()
+        await target.close()
+
+
+async def test_copy_brings_every_live_item_of_every_kind(tmp_path: Path) -> None:
+    redis_url, prefix = require_redis(), unique_prefix()
+    source = SqliteStore(tmp_path / "old.sqlite3")
+    target = RedisStore(f"{redis_url}?prefix={prefix}")
+    await source.open()
+    await target.open()
+    try:
+        live = [item(kind, "acct-1") for kind in ITEM_KINDS]
+        live.append(item("session", "acct-2", expires_at=NOW + 600))
+        expired = item("token", "acct-1", expires_at=NOW + 1)
+        for each in (*live, expired):
+            await source.put_item(each, NOW)
+        secret, receipt = records()
+        await source.create(secret, receipt, NOW)
+
+        report = await copy_records(source, target, NOW + 1)
+
+        assert (report.receipts, report.secrets, report.items) == (1, 1, len(live))
+        for each in live:
+            assert await target.get_item(each.kind, each.key, NOW + 1) == each
+        assert await target.get_item(expired.kind, expired.key, NOW) is None
+        assert await target.owned_items("acct-2", "session", NOW + 1) == [live[-1]]
+        assert await target.delete_owned("acct-1", NOW + 1) == len(ITEM_KINDS)
+    finally:
+        await source.close()
+        await target.close()
+        await delete_prefixed(redis_url, prefix)
+
+
+async def test_copying_items_again_keeps_what_the_target_changed(tmp_path: Path) -> None:
+    source = SqliteStore(tmp_path / "old.sqlite3")
+    target = SqliteStore(tmp_path / "new.sqlite3")
+    await source.open()
+    await target.open()
+    try:
+        account = StoredItem("account", b"acct-1", "acct-1", b"v1")
+        await source.put_item(account, NOW)
+        assert (await copy_records(source, target, NOW)).items == 1
+        changed = StoredItem("account", b"acct-1", "acct-1", b"v2")  # e.g. a new password
+        await target.put_item(changed, NOW + 1)
+        assert (await copy_records(source, target, NOW + 2)).items == 0
+        assert await target.get_item("account", b"acct-1", NOW + 2) == changed
     finally:
         await source.close()
         await target.close()

@@ -1,9 +1,12 @@
-"""`onetime store copy`: move live secrets and receipts, with their remaining lifetimes, to another store.
+"""`onetime store copy`: move live secrets, receipts and account items, with their remaining
+lifetimes, to another store.
 
 Records are copied as they are stored (ciphertext and hashes), so the target needs the same
-server secret to serve them; nothing is decrypted on the way. Running it twice is harmless:
-a receipt already in the target is left alone with its secret, so a secret read or burned on
-the target since the first run does not come back.
+server secret to serve them; nothing is decrypted on the way. Running it twice is harmless: a
+receipt already in the target is left alone with its secret, so a secret read or burned on the
+target since the first run does not come back, and an account item (account, session, link,
+list entry) the target already has is kept as the target has it (a password changed there stays
+changed).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from onetime.core.clock import SystemClock
 from onetime.core.errors import StoreUnavailable
+from onetime.core.records import ITEM_KINDS
 from onetime.store import StoreURLError, open_store
 from onetime.store.base import Store
 
@@ -32,12 +36,13 @@ class CopyReport:
     receipts: int = 0
     secrets: int = 0
     skipped: int = 0  # receipts the target already had
+    items: int = 0  # account items of every kind
 
 
 async def copy_records(
     source: Store, target: Store, now: int, progress: Progress | None = None
 ) -> CopyReport:
-    """Copy every live receipt and secret from `source` to `target`."""
+    """Copy every live receipt and secret, then every live item, from `source` to `target`."""
     report = CopyReport()
     total = await source.count_receipts(now)
     task = progress.add_task("copying", total=total) if progress else None
@@ -51,6 +56,17 @@ async def copy_records(
             report.secrets += secret is not None
         if progress is not None and task is not None:
             progress.advance(task)
+    # Stores cannot count items cheaply, so this part of the bar has no end to show.
+    item_task = progress.add_task("copying items", total=None) if progress else None
+    for kind in ITEM_KINDS:
+        async for item in source.items(kind, now):
+            # The target's version wins, as for receipts: it may have changed since.
+            if await target.put_item(item, now, only_if_absent=True):
+                report.items += 1
+            if progress is not None and item_task is not None:
+                progress.advance(item_task)
+    if progress is not None and item_task is not None:
+        progress.update(item_task, total=report.items)
     return report
 
 
@@ -84,7 +100,7 @@ def copy(
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Copy live secrets and receipts (with their remaining lifetimes) from one store to another."""
+    """Copy live secrets, receipts and account items (with their remaining lifetimes) to another store."""
     if from_url == to_url:
         typer.echo("onetime: --from and --to name the same store", err=True)
         raise typer.Exit(2)
@@ -97,4 +113,7 @@ def copy(
         typer.echo(f"onetime: {error.message}", err=True)
         raise typer.Exit(1) from None
     skipped = f"; {report.skipped} receipts were there already" if report.skipped else ""
-    typer.echo(f"copied {report.receipts} receipts and {report.secrets} unread secrets{skipped}")
+    typer.echo(
+        f"copied {report.receipts} receipts, {report.secrets} unread secrets"
+        f" and {report.items} account items{skipped}"
+    )

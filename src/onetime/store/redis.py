@@ -7,8 +7,17 @@ Key layout (every key starts with the prefix, `onetime:` by default):
     {prefix}r:{rid hex}   hash   a receipt: sid, x, static, state, rank, updated,
                                  previewed, revealed, burned, memo                 TTL = twice the lifetime
     {prefix}c:{name}      hash   a counter: n (value), x (window end)             TTL = window
+    {prefix}i:{kind}:{key hex}
+                          hash   an item: o (owner), v (value), x (expires at; absent: never)
+                                                                                   TTL = lifetime, if any
+    {prefix}o:{owner}     set    the owner's index: `{kind}:{key hex}` of each item it owns
 
 Every operation is one command or one Lua script on one key (see redis_scripts.py).
+
+An item and its owner's index are two keys, which a cluster may keep on different nodes, so
+they cannot change together. The index may therefore name more than the owner has, never less:
+a member is added before its item is written (and again after), and readers check each item's
+owner and drop members whose item is gone.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from onetime.core.errors import StoreUnavailable
-from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
+from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
 from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
 
@@ -142,6 +151,20 @@ def _int_or_none(value: bytes | None) -> int | None:
     return int(value) if value else None
 
 
+def _item_member(kind: str, key: bytes) -> bytes:
+    """How an owner's index names an item: its key without the prefix and the `i:`."""
+    return kind.encode() + b":" + key.hex().encode()
+
+
+def _item(kind: str, key: bytes, fields: dict[bytes, bytes], now: int) -> StoredItem | None:
+    if b"o" not in fields:
+        return None
+    expires_at = _int_or_none(fields.get(b"x"))
+    if expires_at is not None and expires_at <= now:
+        return None
+    return StoredItem(kind, key, fields[b"o"].decode(), fields[b"v"], expires_at)
+
+
 class RedisStore:
     """A `Store` on Redis or Valkey."""
 
@@ -175,6 +198,12 @@ class RedisStore:
 
     def _counter_key(self, name: str) -> bytes:
         return self.prefix + b"c:" + name.encode()
+
+    def _item_key(self, kind: str, key: bytes) -> bytes:
+        return self.prefix + b"i:" + _item_member(kind, key)
+
+    def _owner_key(self, owner: str) -> bytes:
+        return self.prefix + b"o:" + owner.encode()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -320,6 +349,92 @@ class RedisStore:
     async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:
         key = self._receipt_key(rid)
         return bool(await self._script(scripts.SET_MEMO, key, now, memo or b""))
+
+    async def delete_receipt(self, rid: bytes, now: int) -> bool:
+        return bool(await self._script(scripts.DELETE_RECORD, self._receipt_key(rid), now))
+
+    # -- items --------------------------------------------------------------------------------
+
+    async def put_item(self, item: StoredItem, now: int, only_if_absent: bool = False) -> bool:
+        owner_key, member = self._owner_key(item.owner), _item_member(item.kind, item.key)
+        # Indexed first: a failure after this leaves a member without an item (readers drop
+        # it), never an item its owner cannot find and delete.
+        await self._call(self.client.sadd(owner_key, member))
+        expires_at = "" if item.expires_at is None else item.expires_at
+        ttl = 0 if item.expires_at is None else max(1, item.expires_at - now)
+        written = bool(
+            await self._script(
+                scripts.PUT_ITEM, self._item_key(item.kind, item.key), now,
+                int(only_if_absent), item.owner, item.value, expires_at, ttl,
+            )
+        )  # fmt: skip
+        if written:
+            # Again, in case a reader dropped the member between the first add and the write,
+            # having looked at the item just before it was there.
+            await self._call(self.client.sadd(owner_key, member))
+        return written
+
+    async def get_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
+        raw = await self._call(self.client.hgetall(self._item_key(kind, key)))
+        return _item(kind, key, _fields(raw), now)
+
+    async def take_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
+        raw = await self._script(scripts.TAKE_ITEM, self._item_key(kind, key), now)
+        if not raw:
+            return None
+        owner, value, expires_at = raw
+        # The owner's index keeps the member; its next reader drops it.
+        return StoredItem(kind, key, owner.decode(), value, _int_or_none(expires_at))
+
+    async def delete_item(self, kind: str, key: bytes, now: int) -> bool:
+        return bool(await self._script(scripts.DELETE_RECORD, self._item_key(kind, key), now))
+
+    async def owned_items(self, owner: str, kind: str, now: int) -> list[StoredItem]:
+        owner_key = self._owner_key(owner)
+        members: set[bytes] = await self._call(self.client.smembers(owner_key))
+        found: list[StoredItem] = []
+        for member in members:
+            member_kind, _, key_hex = member.decode().rpartition(":")
+            if member_kind != kind:
+                continue
+            key = bytes.fromhex(key_hex)
+            item = await self.get_item(kind, key, now)
+            if item is not None and item.owner == owner:
+                found.append(item)
+            elif await self._item_is_gone(owner, kind, key):
+                await self._call(self.client.srem(owner_key, member))
+                # A put may have written the item between our read and the removal.
+                if await self._item_is_gone(owner, kind, key):
+                    continue
+                await self._call(self.client.sadd(owner_key, member))
+        return found
+
+    async def _item_is_gone(self, owner: str, kind: str, key: bytes) -> bool:
+        """True when no item (live or not yet swept by Redis) with that key belongs to `owner`.
+
+        An expired item is not gone: a put may be replacing it right now.
+        """
+        stored = await self._call(self.client.hget(self._item_key(kind, key), "o"))
+        return stored is None or stored.decode() != owner
+
+    async def items(self, kind: str, now: int) -> AsyncIterator[StoredItem]:
+        start = self.prefix + b"i:" + kind.encode() + b":"
+        async for name in self.client.scan_iter(match=start + b"*", count=500):
+            key = bytes.fromhex(name[len(start) :].decode())
+            item = await self.get_item(kind, key, now)
+            if item is not None:
+                yield item
+
+    async def delete_owned(self, owner: str, now: int) -> int:
+        owner_key = self._owner_key(owner)
+        members: set[bytes] = await self._call(self.client.smembers(owner_key))
+        gone = 0
+        for member in members:
+            # Each delete checks the owner: the key may have been given to another since.
+            item_key = self.prefix + b"i:" + member
+            gone += await self._script(scripts.DELETE_RECORD, item_key, now, owner)
+        await self._call(self.client.delete(owner_key))
+        return gone
 
     # -- counters -----------------------------------------------------------------------------
 

@@ -77,3 +77,40 @@ if ends <= now then
 end
 return {redis.call('HINCRBY', KEYS[1], 'n', 1), ends}
 """
+
+# KEYS[1] record (receipt or item); ARGV now, [owner]. Delete it, whatever its expiry (an
+# expired one would only wait for its TTL); 1 if it was live. With an owner, only an item that
+# owner still owns goes: the owner's index may name a key that was since given to someone else.
+DELETE_RECORD = """
+local fields = redis.call('HMGET', KEYS[1], 'x', 'o')
+if ARGV[2] and fields[2] ~= ARGV[2] then return 0 end
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if fields[1] and tonumber(fields[1]) <= tonumber(ARGV[1]) then return 0 end
+return 1
+"""
+
+# KEYS[1] item; ARGV now, only-if-absent (1/0), owner, value, expires at ('' for never), TTL.
+# The check and the write are one step, so of concurrent only-if-absent puts one wins.
+PUT_ITEM = """
+if ARGV[2] == '1' then
+  local fields = redis.call('HMGET', KEYS[1], 'o', 'x')
+  if fields[1] and (not fields[2] or tonumber(fields[2]) > tonumber(ARGV[1])) then return 0 end
+end
+redis.call('DEL', KEYS[1])
+if ARGV[5] == '' then
+  redis.call('HSET', KEYS[1], 'o', ARGV[3], 'v', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'o', ARGV[3], 'v', ARGV[4], 'x', ARGV[5])
+  redis.call('EXPIRE', KEYS[1], ARGV[6])
+end
+return 1
+"""
+
+# KEYS[1] item; ARGV[1] now. Delete the live item and return {owner, value, expires at or ''}.
+TAKE_ITEM = """
+local fields = redis.call('HMGET', KEYS[1], 'o', 'v', 'x')
+if not fields[1] then return false end
+if fields[3] and tonumber(fields[3]) <= tonumber(ARGV[1]) then return false end
+redis.call('DEL', KEYS[1])
+return {fields[1], fields[2], fields[3] or ''}
+"""

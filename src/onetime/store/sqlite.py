@@ -4,6 +4,9 @@ Each process has one connection, used from one dedicated thread, so the event lo
 on disk. Every change is a single statement or an immediate transaction, so SQLite's own write
 lock makes it atomic across processes; the one-time reveal is a single `DELETE … RETURNING`.
 
+Items (the account features' records) live in one table keyed by (kind, key); an item without
+`expires_at` lasts until deleted, so every query on them says `expires_at IS NULL OR …`.
+
 Counters (rate limits, lockouts) hold keyed hashes of client addresses. They go to a separate
 database in a memory-backed directory (`counters_dir`, by default /dev/shm), shared by the
 workers of one machine and never written to disk; without one, they live in this process.
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from onetime.core.errors import StoreUnavailable
-from onetime.core.records import Counter, ReceiptState, StoredReceipt, StoredSecret
+from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
 
 T = TypeVar("T")
@@ -57,6 +60,16 @@ CREATE TABLE IF NOT EXISTS receipts (
     memo BLOB
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS receipts_by_expiry ON receipts (expires_at);
+CREATE TABLE IF NOT EXISTS items (
+    kind TEXT NOT NULL,
+    key BLOB NOT NULL,
+    owner TEXT NOT NULL,
+    value BLOB NOT NULL,
+    expires_at INTEGER NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_by_owner ON items (owner, kind);
+CREATE INDEX IF NOT EXISTS items_by_expiry ON items (expires_at);
 """
 
 _COUNTER_SCHEMA = """
@@ -87,11 +100,33 @@ _EXPORT_BATCH = (
     "FROM receipts r LEFT JOIN secrets s ON s.sid = r.sid AND s.expires_at > ? "
     f"WHERE r.expires_at > ? AND r.rid > ? ORDER BY r.rid LIMIT {_EXPORT_BATCH_SIZE}"
 )
+_ITEM_COLUMNS = "kind, key, owner, value, expires_at"
+_ITEM_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_PUT_ITEM = f"INSERT OR REPLACE INTO items ({_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+# One statement, so SQLite's write lock makes the check and the write one step; an expired
+# row counts as absent and is replaced. No row changes (rowcount 0) when a live one is there.
+_PUT_ITEM_IF_ABSENT = (
+    f"INSERT INTO items ({_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?) "  # noqa: S608
+    "ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, value = excluded.value, "
+    "expires_at = excluded.expires_at "
+    "WHERE items.expires_at IS NOT NULL AND items.expires_at <= ?"
+)
+_GET_ITEM = f"SELECT {_ITEM_COLUMNS} FROM items WHERE kind = ? AND key = ? AND {_ITEM_LIVE}"  # noqa: S608
+_TAKE_ITEM = (
+    f"DELETE FROM items WHERE kind = ? AND key = ? AND {_ITEM_LIVE} RETURNING {_ITEM_COLUMNS}"  # noqa: S608
+)
+_OWNED_ITEMS = f"SELECT {_ITEM_COLUMNS} FROM items WHERE owner = ? AND kind = ? AND {_ITEM_LIVE}"  # noqa: S608
+_ITEMS_BATCH_SIZE = 500
+_ITEMS_BATCH = (
+    f"SELECT {_ITEM_COLUMNS} FROM items WHERE kind = ? AND {_ITEM_LIVE} AND key > ? "  # noqa: S608
+    f"ORDER BY key LIMIT {_ITEMS_BATCH_SIZE}"
+)
 _SWEEP_BATCH = 1000
+# `expires_at <= ?` is never true for NULL, so items kept until deleted are never swept.
 _SWEEPS = tuple(
-    f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - fixed table and column names
+    f"DELETE FROM {table} WHERE ({key}) IN "  # noqa: S608 - fixed table and column names
     f"(SELECT {key} FROM {table} WHERE expires_at <= ? LIMIT {_SWEEP_BATCH})"
-    for table, key in (("secrets", "sid"), ("receipts", "rid"))
+    for table, key in (("secrets", "sid"), ("receipts", "rid"), ("items", "kind, key"))
 )
 # One statement per state a receipt can advance to; the column is the state's timestamp.
 _ADVANCE_RECEIPT = {
@@ -110,6 +145,15 @@ def _secret(row: Any) -> StoredSecret:
 
 def _receipt(row: Any) -> StoredReceipt:
     return unpack_receipt(*row)
+
+
+def _item(row: Any) -> StoredItem:
+    kind, key, owner, value, expires_at = row
+    return StoredItem(kind, key, owner, value, expires_at)
+
+
+def _live(expires_at: int | None, now: int) -> bool:
+    return expires_at is None or expires_at > now
 
 
 def _private_dir(directory: Path) -> bool:
@@ -285,6 +329,60 @@ class SqliteStore:
     async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:
         query = "UPDATE receipts SET memo = ?, updated = ? WHERE rid = ? AND expires_at > ?"
         return await self._run(lambda: self.db.execute(query, (memo, now, rid, now)).rowcount == 1)
+
+    async def delete_receipt(self, rid: bytes, now: int) -> bool:
+        # An expired row goes too (it would only wait for the sweep); only a live one counts.
+        query = "DELETE FROM receipts WHERE rid = ? RETURNING expires_at"
+        rows = await self._run(lambda: self.db.execute(query, (rid,)).fetchall())
+        return any(_live(expires_at, now) for (expires_at,) in rows)
+
+    # -- items --------------------------------------------------------------------------------
+
+    async def put_item(self, item: StoredItem, now: int, only_if_absent: bool = False) -> bool:
+        values = (item.kind, item.key, item.owner, item.value, item.expires_at)
+        if only_if_absent:
+            params = (*values, now)
+            return await self._run(
+                lambda: self.db.execute(_PUT_ITEM_IF_ABSENT, params).rowcount == 1
+            )
+        await self._run(lambda: self.db.execute(_PUT_ITEM, values))
+        return True
+
+    async def get_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
+        row = await self._run(lambda: self.db.execute(_GET_ITEM, (kind, key, now)).fetchone())
+        return _item(row) if row else None
+
+    async def take_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
+        row = await self._run(lambda: self.db.execute(_TAKE_ITEM, (kind, key, now)).fetchone())
+        return _item(row) if row else None
+
+    async def delete_item(self, kind: str, key: bytes, now: int) -> bool:
+        query = "DELETE FROM items WHERE kind = ? AND key = ? RETURNING expires_at"
+        rows = await self._run(lambda: self.db.execute(query, (kind, key)).fetchall())
+        return any(_live(expires_at, now) for (expires_at,) in rows)
+
+    async def owned_items(self, owner: str, kind: str, now: int) -> list[StoredItem]:
+        rows = await self._run(lambda: self.db.execute(_OWNED_ITEMS, (owner, kind, now)).fetchall())
+        return [_item(row) for row in rows]
+
+    async def items(self, kind: str, now: int) -> AsyncIterator[StoredItem]:
+        # SQLite sorts every TEXT before every BLOB, so '' starts before any key, even b"".
+        after: bytes | str = ""
+        while True:
+            params = (kind, now, after)
+            rows: list[Any] = await self._run(
+                lambda: self.db.execute(_ITEMS_BATCH, params).fetchall()  # noqa: B023 - awaited at once
+            )
+            for row in rows:
+                yield _item(row)
+            if len(rows) < _ITEMS_BATCH_SIZE:
+                return
+            after = rows[-1][1]
+
+    async def delete_owned(self, owner: str, now: int) -> int:
+        query = "DELETE FROM items WHERE owner = ? RETURNING expires_at"
+        rows = await self._run(lambda: self.db.execute(query, (owner,)).fetchall())
+        return sum(_live(expires_at, now) for (expires_at,) in rows)
 
     # -- counters -----------------------------------------------------------------------------
 
