@@ -17,6 +17,8 @@ PASSWORD = "a long and good password"
 
 @dataclass(frozen=True)
 class TestAccount:
+    __test__ = False  # a helper, not a test class
+
     account: Account
     password: str
     token: str  # its API token
