@@ -162,7 +162,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _plans_fit_together(self) -> Settings:
-        self.plan_table()  # raises ValueError naming the problem
+        try:
+            self.plan_table()
+        except ValueError as error:
+            raise ValueError(f"ONETIME_PLANS / ONETIME_DEFAULT_PLAN: {error}") from None
         return self
 
     @classmethod
@@ -252,8 +255,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            name = ".".join(str(part) for part in item["loc"]) or "settings"
-            problems.append(f"ONETIME_{name.upper()}: {item['msg']}")
+            name = ".".join(str(part) for part in item["loc"])
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"ONETIME_{name.upper()}: {message}" if name else message)
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
     except (OSError, ValueError) as error:
         raise SettingsError(f"cannot read the configuration: {error}") from None

@@ -73,3 +73,18 @@ def test_development_creates_a_server_secret_once(tmp_path: Path) -> None:
     assert server_secret(settings) == first
     secret_file = tmp_path / "dev" / "server-secret"
     assert secret_file.stat().st_mode & 0o077 == 0
+
+
+def test_a_default_plan_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    result = serve(tmp_path, ONETIME_DEFAULT_PLAN="gold", ONETIME_SECRET="s" * 40)
+    assert_one_line(result, "ONETIME_DEFAULT_PLAN", "'gold'")
+
+
+def test_plans_from_json_and_a_broken_plan_is_named(tmp_path: Path) -> None:
+    from onetime.settings import load_settings
+
+    settings = load_settings(plans={"team": {"ttl_max": 3600, "email_recipients": True}})
+    team = settings.plan_table().get("team")
+    assert (team.ttl_max, team.email_recipients, team.custom_domains) == (3600, True, False)
+    result = serve(tmp_path, ONETIME_PLANS='{"team": {"ttl_max": "soon"}}', ONETIME_SECRET="s" * 40)
+    assert_one_line(result, "ONETIME_PLANS")

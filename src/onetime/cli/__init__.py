@@ -1,10 +1,12 @@
-"""The `onetime` command: `serve` runs the service; the other commands talk to any OTS server."""
+"""The `onetime` command: `serve` runs the service, `admin` and `store` look after it; the other
+commands talk to any OTS server."""
 
 from __future__ import annotations
 
 import typer
 
 from onetime.cli import client, serve
+from onetime.cli.admin import admin_app
 from onetime.cli.store_copy import store_app
 
 app = typer.Typer(
@@ -22,6 +24,7 @@ def root() -> None:
 
 app.command("serve")(serve.serve)
 app.add_typer(store_app, name="store")
+app.add_typer(admin_app, name="admin")
 client.register(app)
 
 
