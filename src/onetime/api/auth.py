@@ -1,23 +1,27 @@
-"""Who is calling the API: HTTP Basic credentials, or nobody.
+"""Who is calling the API: an account by HTTP Basic credentials, or nobody.
 
-Accounts arrive with issue 5. Until then no credentials can match, so any Authorization
-header is refused with 401: a wrong header never silently falls back to anonymous.
+The username is the account's email address or its id, the password its API token. No
+Authorization header means anonymous (where the route allows it); a header that is present but
+does not name an account with that token is a 401, never a silent fall-back to anonymous.
+Checking the token (in constant time, with a dummy comparison for unknown users) is the
+AccountService's job.
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.openapi.models import HTTPBase
+from fastapi.security.base import SecurityBase
 
 from onetime.core.errors import N_, Forbidden, Unauthorized
 from onetime.core.views import ANONYMOUS, Caller
-from onetime.deps import get_settings
+from onetime.deps import get_context, get_settings
 
-_DUMMY_TOKEN = b"0" * 64
-_BAD_CREDENTIALS = N_("The username or API token is not correct.")
+# For routes that take an account or nobody: OpenAPI's "Basic, or no security at all".
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
@@ -34,31 +38,53 @@ def _basic_credentials(header: str) -> tuple[str, str]:
     return user, token
 
 
-def authenticate(request: Request) -> Caller:
+class BasicCredentials(SecurityBase):
+    """The (username, token) of the Authorization header, or None without one.
+
+    A SecurityBase so that OpenAPI documents the scheme on the routes that use it; the header
+    is read the way this service reads it (FastAPI's HTTPBasic answers errors of its own).
+    """
+
+    def __init__(self) -> None:
+        self.model = HTTPBase(
+            scheme="basic",
+            description="Username: your account's email address (or its id). "
+            "Password: your API token (made on the account page).",
+        )
+        self.scheme_name = "basic"
+
+    async def __call__(self, request: Request) -> tuple[str, str] | None:
+        header = request.headers.get("authorization")
+        return None if header is None else _basic_credentials(header)
+
+
+Credentials = Annotated[tuple[str, str] | None, Depends(BasicCredentials())]
+
+
+async def _account(request: Request, credentials: tuple[str, str]) -> Caller:
+    user, token = credentials
+    # Unauthorized for a wrong or unknown user or token; Forbidden for a suspended account.
+    return await get_context(request).accounts.authenticate(user, token)
+
+
+async def authenticate(request: Request, credentials: Credentials) -> Caller:
     """The caller for routes that allow both accounts and anonymous use."""
-    header = request.headers.get("authorization")
-    if header is None:
+    if credentials is None:
         if not get_settings(request).allow_anonymous:
             raise Forbidden(
                 N_("This service needs an account for the API."), code="anonymous_disabled"
             )
         return ANONYMOUS
-    _user, token = _basic_credentials(header)
-    # No account can match yet; still spend a comparison so timing does not tell users apart.
-    hmac.compare_digest(token.encode(), _DUMMY_TOKEN)
-    raise Unauthorized(_BAD_CREDENTIALS)
+    return await _account(request, credentials)
 
 
-def require_account(request: Request) -> Caller:
+async def require_account(request: Request, credentials: Credentials) -> Caller:
     """The caller for routes that need an account."""
-    if request.headers.get("authorization") is None:
+    if credentials is None:
         raise Unauthorized(
             N_("This needs an account: send your email and API token with HTTP Basic.")
         )
-    caller = authenticate(request)
-    if not caller.has_account:
-        raise Unauthorized(_BAD_CREDENTIALS)
-    return caller
+    return await _account(request, credentials)
 
 
 def guest(request: Request) -> Caller:

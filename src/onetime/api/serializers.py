@@ -6,7 +6,7 @@ from typing import Any
 
 from onetime.core.policy import natural_duration
 from onetime.core.records import ReceiptState
-from onetime.core.views import ReceiptView, SecretView
+from onetime.core.views import ANONYMOUS, Caller, Created, ReceiptView, SecretView
 
 # v1 speaks older words for two states.
 V1_STATES = {
@@ -24,12 +24,27 @@ def share_base(view: ReceiptView, base_url: str) -> str:
     return f"https://{view.share_domain}" if view.share_domain else base_url
 
 
-def v1_receipt(view: ReceiptView, base_url: str) -> dict[str, Any]:
-    """The v1 receipt ("metadata") hash."""
+def v1_custid(view: ReceiptView, caller: Caller) -> str:
+    """v1's `custid`: the owner's email when the owner asks, "anon" for anonymous receipts.
+
+    Only the account id is stored with a receipt, so anyone else is shown that (as v2's
+    `owner_id` shows it), never the owner's address.
+    """
+    if view.owner_id is None:
+        return "anon"
+    if view.owner_id == caller.account_id and caller.email:
+        return caller.email
+    return view.owner_id
+
+
+def v1_receipt(
+    view: ReceiptView, base_url: str, caller: Caller = ANONYMOUS, listed: bool = False
+) -> dict[str, Any]:
+    """The v1 receipt ("metadata") hash; in a list (`listed`) without the secret's key."""
     receipt_url = f"{base_url}/receipt/{view.key}"
     state = V1_STATES[view.state]
     body: dict[str, Any] = {
-        "custid": view.owner_id or "anon",
+        "custid": v1_custid(view, caller),
         "metadata_key": view.key,
         "secret_key": view.secret_key,
         "ttl": view.ttl,
@@ -49,12 +64,21 @@ def v1_receipt(view: ReceiptView, base_url: str) -> dict[str, Any]:
         "receipt_ttl": view.remaining,
         "receipt_url": receipt_url,
     }
-    if view.secret_key is None:
+    if view.secret_key is None or listed:
         del body["secret_key"], body["secret_identifier"]
     if state == "received":
         del body["secret_ttl"]
         body["received"] = view.revealed
     return body
+
+
+def delivery(created: Created) -> dict[str, Any] | None:
+    """How the email to the recipients went, when there were any (v2 `details.delivery`)."""
+    if created.delivery_problem is not None:
+        return {"sent": False, "problem": created.delivery_problem}
+    if created.receipt.recipients:
+        return {"sent": True}
+    return None
 
 
 def _flags(view: ReceiptView) -> dict[str, bool]:

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from onetime.api.auth import AccountCaller, AnyCaller
+from onetime.api.auth import OPTIONAL_AUTH, AccountCaller, AnyCaller
 from onetime.api.params import parse_length, parse_recipients, read_params, text_param
 from onetime.api.serializers import v1_receipt
 from onetime.core.policy import parse_ttl
 from onetime.core.service import ConcealRequest, GenerateRequest
-from onetime.deps import ClientTag, CurrentSettings, Service
+from onetime.core.views import Caller, Created
+from onetime.deps import ClientTag, Context, CurrentSettings, Service
 
 router = APIRouter(prefix="/api/v1", tags=["v1 (legacy)"])
 STATUS = {"status": "nominal", "locale": "en"}
@@ -22,13 +23,41 @@ async def status() -> dict[str, str]:
     return STATUS
 
 
-@router.get("/authcheck", summary="Check HTTP Basic credentials")
+@router.get(
+    "/authcheck",
+    summary="Check HTTP Basic credentials (the status, or a 401)",
+    description="Answers like /status when the email (or account id) and API token match.",
+)
 async def authcheck(caller: AccountCaller) -> dict[str, str]:
     return STATUS
 
 
-@router.post("/share", summary="Share a secret")
-@router.post("/create", summary="Share a secret (alias)")
+def _created(created: Created, base_url: str, caller: Caller) -> dict[str, Any]:
+    body = v1_receipt(created.receipt, base_url, caller)
+    if created.generated is not None:
+        body["value"] = created.generated
+    if created.delivery_problem is not None:  # ours; legacy clients ignore the extra field
+        body["delivery_problem"] = created.delivery_problem
+    return body
+
+
+_CREATE_NOTES = (
+    "Anonymous, or an account by HTTP Basic (its email or id, and its API token): an account's "
+    "receipts are listed under /receipt/recent and may live up to its plan's longest TTL. "
+    "`recipient` (accounts whose plan includes it) emails the share link; if that email could "
+    "not be sent, the secret is still made and the answer has a `delivery_problem`."
+)
+
+
+@router.post(
+    "/share", summary="Share a secret", description=_CREATE_NOTES, openapi_extra=OPTIONAL_AUTH
+)
+@router.post(
+    "/create",
+    summary="Share a secret (alias)",
+    description=_CREATE_NOTES,
+    openapi_extra=OPTIONAL_AUTH,
+)
 async def share(
     request: Request,
     service: Service,
@@ -48,10 +77,15 @@ async def share(
         caller,
         client,
     )
-    return v1_receipt(created.receipt, settings.base_url)
+    return _created(created, settings.base_url, caller)
 
 
-@router.post("/generate", summary="Generate a password and share it")
+@router.post(
+    "/generate",
+    summary="Generate a password and share it",
+    description=_CREATE_NOTES,
+    openapi_extra=OPTIONAL_AUTH,
+)
 async def generate(
     request: Request,
     service: Service,
@@ -71,10 +105,12 @@ async def generate(
         caller,
         client,
     )
-    return {**v1_receipt(created.receipt, settings.base_url), "value": created.generated}
+    return _created(created, settings.base_url, caller)
 
 
-@router.post("/secret/{key}", summary="Reveal a secret (it is gone afterwards)")
+@router.post(
+    "/secret/{key}", summary="Reveal a secret (it is gone afterwards)", openapi_extra=OPTIONAL_AUTH
+)
 async def reveal(
     key: str, request: Request, service: Service, caller: AnyCaller, client: ClientTag,
     settings: CurrentSettings,
@@ -84,25 +120,38 @@ async def reveal(
     return {"value": view.value, "secret_key": view.key, "share_domain": settings.base_url}
 
 
-@router.get("/receipt/recent", summary="Recent receipts of the account")
+# Before /receipt/{key}: otherwise "recent" would be read as a receipt key.
+@router.get(
+    "/receipt/recent",
+    summary="Recent receipts of the account (HTTP Basic)",
+    description="The account's receipts of the last 30 days, newest first, without the secrets' "
+    "keys. Aliases: /private/recent, /metadata/recent.",
+)
 @router.get("/private/recent", include_in_schema=False)
 @router.get("/metadata/recent", include_in_schema=False)
-async def recent(caller: AccountCaller) -> list[dict[str, Any]]:
-    return []
+async def recent(
+    caller: AccountCaller, context: Context, settings: CurrentSettings
+) -> list[dict[str, Any]]:
+    listed = await context.accounts.recent(caller)
+    return [v1_receipt(view, settings.base_url, caller, listed=True) for view in listed.receipts]
 
 
 # One route per documented method: a route with several methods repeats its OpenAPI operationId.
-@router.get("/receipt/{key}", summary="Read a receipt")
-@router.post("/receipt/{key}", summary="Read a receipt")
+@router.get("/receipt/{key}", summary="Read a receipt", openapi_extra=OPTIONAL_AUTH)
+@router.post("/receipt/{key}", summary="Read a receipt", openapi_extra=OPTIONAL_AUTH)
 @router.api_route("/private/{key}", methods=["GET", "POST"], include_in_schema=False)
 @router.api_route("/metadata/{key}", methods=["GET", "POST"], include_in_schema=False)
 async def receipt(
     key: str, service: Service, caller: AnyCaller, settings: CurrentSettings
 ) -> dict[str, Any]:
-    return v1_receipt(await service.receipt(key), settings.base_url)
+    return v1_receipt(await service.receipt(key), settings.base_url, caller)
 
 
-@router.post("/receipt/{key}/burn", summary="Burn the unread secret behind a receipt")
+@router.post(
+    "/receipt/{key}/burn",
+    summary="Burn the unread secret behind a receipt",
+    openapi_extra=OPTIONAL_AUTH,
+)
 @router.post("/private/{key}/burn", include_in_schema=False)
 @router.post("/metadata/{key}/burn", include_in_schema=False)
 async def burn(
@@ -111,4 +160,5 @@ async def burn(
 ) -> dict[str, Any]:  # fmt: skip
     params = await read_params(request)
     view = await service.burn(key, text_param(params, "passphrase"), client)
-    return {"state": v1_receipt(view, settings.base_url), "secret_shortkey": view.secret_shortid}
+    state = v1_receipt(view, settings.base_url, caller)
+    return {"state": state, "secret_shortkey": view.secret_shortid}

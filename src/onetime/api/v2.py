@@ -7,15 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException
 
 import onetime
-from onetime.api.auth import AccountCaller, authenticate, guest
+from onetime.api.auth import OPTIONAL_AUTH, AccountCaller, AnyCaller, authenticate, guest
 from onetime.api.params import parse_length, parse_recipients
-from onetime.api.serializers import reveal_details, v2_receipt_view, v2_secret
+from onetime.api.serializers import (
+    delivery,
+    reveal_details,
+    v2_receipt,
+    v2_receipt_view,
+    v2_secret,
+)
 from onetime.core.errors import N_, InvalidInput, NotFound
 from onetime.core.passwords import CharacterSets
-from onetime.core.policy import parse_flag, parse_ttl
+from onetime.core.policy import DAY, parse_flag, parse_ttl
 from onetime.core.service import ConcealRequest, GenerateRequest
 from onetime.core.views import Caller, Created
-from onetime.deps import ClientTag, CurrentSettings, Service
+from onetime.deps import ClientTag, Context, CurrentSettings, Service
 
 MAX_STATUS_IDENTIFIERS = 25
 LOCALES = ["en"]
@@ -87,19 +93,42 @@ def _created(created: Created, settings_base: str, kind: str) -> dict[str, Any]:
     if created.generated is not None:
         secret["secret_value"] = created.generated
     recipients = list(created.receipt.recipients)
+    details: dict[str, Any] = {
+        "kind": kind,
+        "recipient": recipients,
+        "recipient_safe": recipients,
+    }
+    sent = delivery(created)
+    if sent is not None:  # ours: whether the email to the recipients went, and if not, why
+        details["delivery"] = sent
     return {
         "success": True,
         "record": {"receipt": receipt, "metadata": receipt, "secret": secret, "share_domain": None},
-        "details": {"kind": kind, "recipient": recipients, "recipient_safe": recipients},
+        "details": details,
     }
+
+
+_CREATE_NOTES = (
+    "Anonymous, or an account by HTTP Basic (its email or id, and its API token): an account's "
+    "receipts are listed under /receipt/recent and may live up to its plan's longest TTL. "
+    "`recipient` (accounts whose plan includes it) emails the share link; `details.delivery` "
+    'says `{"sent": true}`, or `{"sent": false, "problem": "…"}` when the email could not be '
+    "sent (the secret is made either way)."
+)
+_GUEST_NOTES = "Anonymous only: no credentials, and no `recipient` (that needs an account)."
 
 
 def secret_routes(caller_dependency: Any) -> APIRouter:
     """The secret and receipt routes, for a given way of knowing the caller."""
     router = APIRouter(dependencies=[Depends(require_json)])
     CallerDep = Annotated[Caller, Depends(caller_dependency)]
+    # Account-or-anonymous routes document Basic as optional; guest routes take no credentials.
+    extra = OPTIONAL_AUTH if caller_dependency is authenticate else None
+    notes = _CREATE_NOTES if extra else _GUEST_NOTES
 
-    @router.post("/secret/conceal", summary="Share a secret")
+    @router.post(
+        "/secret/conceal", summary="Share a secret", description=notes, openapi_extra=extra
+    )
     async def conceal(
         body: CreateBody,
         service: Service,
@@ -121,7 +150,12 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         )
         return _created(created, settings.base_url, "conceal")
 
-    @router.post("/secret/generate", summary="Generate a password and share it")
+    @router.post(
+        "/secret/generate",
+        summary="Generate a password and share it",
+        description=notes,
+        openapi_extra=extra,
+    )
     async def generate(
         body: CreateBody,
         service: Service,
@@ -145,7 +179,7 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         )
         return _created(created, settings.base_url, "generate")
 
-    @router.post("/secret/status", summary="State of several secrets")
+    @router.post("/secret/status", summary="State of several secrets", openapi_extra=extra)
     async def many_status(body: StatusBody, service: Service, caller: CallerDep) -> dict[str, Any]:
         raw = body.identifiers
         items = raw.split(",") if isinstance(raw, str) else raw
@@ -169,7 +203,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
                 records.append({"identifier": echo, "key": echo, "state": "unknown"})
         return {"success": True, "records": records, "count": len(records)}
 
-    @router.get("/secret/{key}", summary="A secret's metadata; reveals it only with continue=true")
+    @router.get(
+        "/secret/{key}",
+        summary="A secret's metadata; reveals it only with continue=true",
+        openapi_extra=extra,
+    )
     async def show(
         key: str, request: Request, service: Service, caller: CallerDep, client: ClientTag
     ) -> dict[str, Any]:
@@ -183,7 +221,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         view = await service.preview(key)
         return {"success": True, "record": v2_secret(view), "details": reveal_details(view, False)}
 
-    @router.post("/secret/{key}/reveal", summary="Reveal a secret (it is gone afterwards)")
+    @router.post(
+        "/secret/{key}/reveal",
+        summary="Reveal a secret (it is gone afterwards)",
+        openapi_extra=extra,
+    )
     async def reveal(
         key: str,
         service: Service,
@@ -194,7 +236,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         view = await service.reveal(key, body.passphrase if body else None, client)
         return {"success": True, "record": v2_secret(view), "details": reveal_details(view, True)}
 
-    @router.get("/secret/{key}/status", summary="Whether a secret can still be revealed")
+    @router.get(
+        "/secret/{key}/status",
+        summary="Whether a secret can still be revealed",
+        openapi_extra=extra,
+    )
     async def one_status(key: str, service: Service, caller: CallerDep) -> dict[str, Any]:
         try:
             view = await service.secret_status(key)
@@ -206,7 +252,7 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
             "details": {"current_expiration": view.remaining},
         }
 
-    @router.get("/receipt/{key}", summary="Read a receipt")
+    @router.get("/receipt/{key}", summary="Read a receipt", openapi_extra=extra)
     @router.get("/private/{key}", include_in_schema=False)
     async def receipt(
         key: str, service: Service, caller: CallerDep, settings: CurrentSettings
@@ -214,7 +260,11 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         view = await service.receipt(key)
         return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
 
-    @router.post("/receipt/{key}/burn", summary="Burn the unread secret behind a receipt")
+    @router.post(
+        "/receipt/{key}/burn",
+        summary="Burn the unread secret behind a receipt",
+        openapi_extra=extra,
+    )
     @router.post("/private/{key}/burn", include_in_schema=False)
     async def burn(
         key: str, service: Service, caller: CallerDep, client: ClientTag, settings: CurrentSettings,
@@ -242,21 +292,47 @@ def build_router() -> APIRouter:
     async def supported_locales() -> dict[str, Any]:
         return {"success": True, "locales": LOCALES, "default_locale": "en", "locale": "en"}
 
-    @router.get("/version", summary="Service version (needs an account)")
+    @router.get("/version", summary="Service version (HTTP Basic)")
     async def version(caller: AccountCaller) -> dict[str, Any]:
         return {"success": True, "version": onetime.__version__.split("."), "locale": "en"}
 
-    @router.get("/receipt/recent", summary="Recent receipts of the account")
+    # Before the /receipt/{key} routes: otherwise "recent" would be read as a receipt key.
+    @router.get(
+        "/receipt/recent",
+        summary="Recent receipts of the account (HTTP Basic)",
+        description="The account's receipts of the last 30 days, newest first. `details`: "
+        "`since` (the oldest creation time listed), `now`, and `locked`: how many entries were "
+        "filed under a password the account has since reset, which can no longer be opened. "
+        "Alias: /private/recent.",
+    )
     @router.get("/private/recent", include_in_schema=False)
-    async def recent(caller: AccountCaller) -> dict[str, Any]:
-        records: list[dict[str, Any]] = []
-        return {"success": True, "records": records, "count": 0}
+    async def recent(caller: AccountCaller, context: Context) -> dict[str, Any]:
+        listed = await context.accounts.recent(caller)
+        records = [v2_receipt(view) for view in listed.receipts]
+        now = context.accounts.clock.now()
+        return {
+            "success": True,
+            "records": records,
+            "count": len(records),
+            "details": {
+                "type": "list",
+                "since": now - context.accounts.rules.recent_days * DAY,
+                "now": now,
+                "has_items": bool(records),
+                "locked": listed.locked,
+            },
+        }
 
-    @router.patch("/receipt/{key}", summary="Set a receipt's private memo")
+    @router.patch(
+        "/receipt/{key}",
+        summary="Set a receipt's private memo (its owner only)",
+        description="A receipt made by an account can be changed only by that account "
+        "(HTTP Basic); another caller gets 403 with code `not_owner`.",
+        openapi_extra=OPTIONAL_AUTH,
+    )
     async def memo(
-        key: str, body: MemoBody, service: Service, caller: Annotated[Caller, Depends(authenticate)],
-        settings: CurrentSettings,
-    ) -> dict[str, Any]:  # fmt: skip
+        key: str, body: MemoBody, service: Service, caller: AnyCaller, settings: CurrentSettings
+    ) -> dict[str, Any]:
         view = await service.set_memo(key, body.memo or "", caller)
         return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
 

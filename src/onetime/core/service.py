@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import anyio
@@ -152,9 +152,11 @@ class SecretService:
         await self.store.create(secret, receipt, now)
         if caller.account_id is not None and caller.account_key is not None:
             await self._file_recent(caller.account_id, caller.account_key, receipt, receipt_key)
-        problem = None
-        for address in request.recipients:
-            problem = problem or await self._mail_secret(caller, address, secret_key.text, ttl)
+        problems = [
+            await self._mail_secret(caller, address, secret_key.text, ttl)
+            for address in request.recipients
+        ]
+        problem = next((p for p in problems if p), None)
         return Created(
             receipt=self._receipt_view(receipt_key, receipt, secret_key.text, None, now),
             secret=self._secret_view(secret_key.text, secret, now, "new"),
@@ -216,7 +218,7 @@ class SecretService:
             caller,
             client,
         )
-        return Created(created.receipt, created.secret, generated=password)
+        return replace(created, generated=password)
 
     def _check_share_domain(self, share_domain: str) -> str:
         domain = share_domain.strip().lower()
