@@ -231,3 +231,25 @@ def spawn_redis(port: int, directory: Path, *options: str) -> subprocess.Popen[b
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     wait_for_port(port)
     return server
+
+
+async def everything_under(url: str, prefix: str) -> list[bytes]:
+    """Every key under `prefix`, and every field, member and value in them: for at-rest scans."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    blobs: list[bytes] = []
+    try:
+        async for key in client.scan_iter(match=f"{prefix}*"):
+            blobs.append(key)
+            kind = await client.type(key)
+            if kind == b"hash":
+                for field, value in (await client.hgetall(key)).items():
+                    blobs += [field, value]
+            elif kind == b"set":
+                blobs += list(await client.smembers(key))
+            else:
+                blobs.append(await client.dump(key) or b"")
+    finally:
+        await client.aclose()
+    return blobs

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from onetime.core import account_crypto
 from onetime.core.crypto import Keyring
 from onetime.core.records import ITEM_KINDS
 from tests.accounts import PASSWORD, TestAccount, account_service, make_account
 from tests.conftest import TEST_SECRET, InProcess
-from tests.services import delete_prefixed, require_redis, unique_prefix
+from tests.services import delete_prefixed, everything_under, require_redis, unique_prefix
 from tests.smtp import SmtpServer, links_in
 
 pytestmark = pytest.mark.slow
@@ -68,22 +67,7 @@ def _sqlite_files(data_dir: Path) -> list[bytes]:
 
 
 async def _redis_blobs(url: str, prefix: str) -> list[bytes]:
-    client = Redis.from_url(url)
-    blobs: list[bytes] = []
-    try:
-        async for key in client.scan_iter(match=f"{prefix}*"):
-            blobs.append(key)
-            kind = await client.type(key)
-            if kind == b"hash":
-                for name, value in (await client.hgetall(key)).items():
-                    blobs += [name, value]
-            elif kind == b"set":
-                blobs += list(await client.smembers(key))
-            else:
-                blobs.append(await client.dump(key) or b"")
-    finally:
-        await client.aclose()
-    return blobs
+    return await everything_under(url, prefix)
 
 
 def _found(blobs: list[bytes], needles: list[bytes]) -> list[str]:

@@ -6,10 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
 from tests.conftest import LiveServer, free_port, start_server, stop_server
-from tests.services import delete_prefixed, require_redis, spawn_redis, unique_prefix
+from tests.services import (
+    delete_prefixed,
+    everything_under,
+    require_redis,
+    spawn_redis,
+    unique_prefix,
+)
 from tests.system.flows import run_all_flows
 from tests.system.test_startup_errors import assert_one_line, serve
 
@@ -29,29 +34,12 @@ def redis_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
     asyncio.run(delete_prefixed(url, prefix))
 
 
-async def _everything_under(url: str, prefix: str) -> list[bytes]:
-    client = Redis.from_url(url)
-    blobs: list[bytes] = []
-    try:
-        async for key in client.scan_iter(match=f"{prefix}*"):
-            blobs.append(key)
-            kind = await client.type(key)
-            if kind == b"hash":
-                for field, value in (await client.hgetall(key)).items():
-                    blobs += [field, value]
-            else:
-                blobs.append(await client.dump(key) or b"")
-    finally:
-        await client.aclose()
-    return blobs
-
-
 def test_redis_holds_no_content_keys_passphrases_or_addresses(
     redis_server: tuple[LiveServer, str, str],
 ) -> None:
     server, url, prefix = redis_server
     traces = run_all_flows(server.url, "redis")
-    blobs = asyncio.run(_everything_under(url, prefix))
+    blobs = asyncio.run(everything_under(url, prefix))
     assert len(blobs) > 20  # the flows did leave receipts and counters to scan
     raw = b"\x00".join(blobs)
     needles = [n.encode() for n in traces.needles()] + [b"127.0.0.1"]

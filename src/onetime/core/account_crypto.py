@@ -22,13 +22,12 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from onetime.core.crypto import Argon2Params, EnvelopeError, Keyring
+from onetime.core.crypto import Argon2Params, EnvelopeError, Keyring, stretch_passphrase
 
 ACCOUNT_KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -53,17 +52,7 @@ def _hkdf(ikm: bytes, salt: bytes | None, info: bytes) -> bytes:
 
 
 def _stretch(password: str, salt: bytes, params: Argon2Params) -> bytes:
-    return bytes(
-        hash_secret_raw(
-            secret=password.encode("utf-8", errors="surrogatepass"),
-            salt=salt,
-            time_cost=params.time_cost,
-            memory_cost=params.memory_kib,
-            parallelism=params.parallelism,
-            hash_len=_STRETCH_BYTES,
-            type=Type.ID,
-        )
-    )
+    return stretch_passphrase(password, salt, params, length=_STRETCH_BYTES)
 
 
 def _password_keys(pepper: bytes, stretched: bytes, account_id: str) -> tuple[bytes, bytes]:

@@ -110,8 +110,10 @@ def _hkdf(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
 
 
-def stretch_passphrase(passphrase: str, salt: bytes, params: Argon2Params) -> bytes:
-    """Argon2id over the passphrase: the slow, memory-hard part of a passphrase secret."""
+def stretch_passphrase(
+    passphrase: str, salt: bytes, params: Argon2Params, length: int = 32
+) -> bytes:
+    """Argon2id over a passphrase (or an account password): the slow, memory-hard part."""
     return bytes(
         hash_secret_raw(
             # JSON can carry lone surrogates ("\ud800"); keep them, as the content does.
@@ -120,7 +122,7 @@ def stretch_passphrase(passphrase: str, salt: bytes, params: Argon2Params) -> by
             time_cost=params.time_cost,
             memory_cost=params.memory_kib,
             parallelism=params.parallelism,
-            hash_len=32,
+            hash_len=length,
             type=Type.ID,
         )
     )
