@@ -30,7 +30,7 @@ from onetime.mail.outbox import MailOutbox
 from onetime.settings import Settings, load_settings, server_secret
 from onetime.store import open_store
 from onetime.store.base import Store
-from onetime.web import docs, pages, preferences
+from onetime.web import account_pages, docs, pages, preferences
 from onetime.web.render import render_problem_page
 
 log = logging.getLogger("onetime")
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(docs.router)
     app.include_router(preferences.router)
     app.include_router(pages.router)
+    app.include_router(account_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app, render_problem_page)
 

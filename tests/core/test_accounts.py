@@ -179,3 +179,18 @@ async def test_suspended_accounts_cannot_sign_in_or_use_their_token(
     assert account is not None
     await accounts.set_suspended(replace(account), False)
     assert await accounts.authenticate(made.account.id, made.token)
+
+
+async def test_changing_the_password_signs_out_every_other_browser(
+    running: tuple[InProcess, AccountService],
+) -> None:
+    env, accounts = running
+    made = await make_account(env.app, "two-browsers@example.com")
+    here = await accounts.sign_in(made.email, PASSWORD, client="c")
+    there = await accounts.sign_in(made.email, PASSWORD, client="c")
+    await accounts.change_password(here, PASSWORD, "the next good password")
+    assert await accounts.session(here.token) is not None
+    assert await accounts.session(there.token) is None
+    # The account key did not change: the API token still opens the list.
+    caller = await accounts.authenticate(made.email, made.token)
+    assert caller.account_key is not None

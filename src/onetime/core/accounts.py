@@ -447,10 +447,13 @@ class AccountService:
             "session", keys.token_digest("session", token), self.clock.now()
         )
 
-    async def _end_sessions(self, account_id: str) -> None:
+    async def _end_sessions(self, account_id: str, keep: str | None = None) -> None:
+        """End the account's sessions, except the one with cookie token `keep`."""
         now = self.clock.now()
+        kept = keys.token_digest("session", keep) if keep else None
         for item in await self.store.owned_items(account_id, "session", now):
-            await self.store.delete_item("session", item.key, now)
+            if item.key != kept:
+                await self.store.delete_item("session", item.key, now)
 
     # -- passwords ----------------------------------------------------------------------------
 
@@ -520,6 +523,8 @@ class AccountService:
         lock = await self._slow(
             lambda: keys.lock_with_password(self.keyring, new, account.id, account_key, self.argon2)
         )
+        # Whoever knew the old password may be signed in elsewhere: only this browser stays.
+        await self._end_sessions(account.id, keep=signed_in.token)
         return await self._save(replace(account, password=lock))
 
     # -- email and preferences ----------------------------------------------------------------

@@ -161,9 +161,7 @@ async def create(
             request, settings, created.receipt, created=True, mail_problem=created.delivery_problem
         )
     mailed = "&mailed=1" if recipient else ""
-    return RedirectResponse(
-        f"/receipt/{created.receipt.key}?created=1{mailed}", status_code=303
-    )
+    return RedirectResponse(f"/receipt/{created.receipt.key}?created=1{mailed}", status_code=303)
 
 
 def _parse_length(value: str | None) -> int:

@@ -118,6 +118,8 @@
       var body = new URLSearchParams();
       body.set("theme", button.value);
       body.set("next", "/");
+      var csrf = themeForm.querySelector("input[name=csrf]");
+      if (csrf) body.set("csrf", csrf.value); // signed-in people's forms carry their token
       window.fetch(themeForm.action, {
         method: "POST",
         body: body,
