@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     default_plan: str = "free"
     password_min: int = Field(8, ge=1, le=256)
     session_idle: int = Field(DAY, ge=60, description="seconds of inactivity that end a session")
+    signup_limit: int = Field(10, ge=0, description="sign-ups per client per hour; 0 = off")
+    reset_limit: int = Field(10, ge=0, description="reset requests per client per hour; 0 = off")
     signin_failure_limit: int = Field(10, ge=0, description="per account per 15 minutes; 0 = off")
     mail_limit: int = Field(50, ge=0, description="emails per account per day; 0 = off")
     account_create_limit: int = Field(500, ge=0, description="secrets per account per hour")
@@ -240,6 +242,8 @@ class Settings(BaseSettings):
             auto_verify=self.auto_verify,
             password_min=self.password_min,
             session_idle=self.session_idle,
+            signup_per_client=self.signup_limit,
+            reset_per_client=self.reset_limit,
             signin_failures_per_account=self.signin_failure_limit,
             mails_per_account=self.mail_limit,
         )

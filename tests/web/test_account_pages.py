@@ -854,3 +854,26 @@ async def test_email_change_mail_that_fails_changes_nothing(
     assert "could not send" in problem_text(shown, "email-error")
     assert shown.by_id("new-email").get("value") == "alice.new@example.com"
     assert shown.by_id("account-email").text.strip() == ALICE
+
+
+async def test_sign_ups_and_reset_requests_are_limited_per_client(
+    app_factory: Callable[..., Any], smtp: SmtpServer
+) -> None:
+    async with app_factory(**smtp_settings(smtp), signup_limit=2, reset_limit=2) as env:
+        for n in range(2):
+            assert (await sign_up(env.client, f"new-{n}@example.com")).status_code == 200
+        refused = await sign_up(env.client, "new-2@example.com")
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        assert "Too many sign-ups" in problem_text(page(refused))
+        # Nothing was made for the refused one, and nothing lost for the others.
+        accounts = env.app.state.context.accounts
+        assert await accounts.find("new-2@example.com") is None
+        assert await accounts.find("new-1@example.com") is not None
+
+        for _ in range(2):
+            answer = await env.client.post("/forgot", data={"email": "new-0@example.com"})
+            assert answer.status_code == 200
+        refused = await env.client.post("/forgot", data={"email": "new-0@example.com"})
+        assert refused.status_code == 429
+        assert "Too many reset requests" in refused.text
