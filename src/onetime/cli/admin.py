@@ -20,11 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from onetime.cli.failures import one_line_failures
 from onetime.context import AppContext
 from onetime.core.account_records import Account
-from onetime.core.errors import InvalidInput, StoreUnavailable
-from onetime.settings import Settings, SettingsError, load_settings
-from onetime.store import StoreURLError
+from onetime.core.errors import InvalidInput
+from onetime.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -59,14 +59,8 @@ def admin(
 def _run(work: Callable[[AppContext], Awaitable[T]]) -> T:
     """Load the settings, open the store, run `work`, close the store; errors as one line."""
     try:
-        settings = load_settings()
-        return asyncio.run(_with_store(settings, work))
-    except (SettingsError, StoreURLError) as error:
-        typer.echo(f"onetime: {error}", err=True)
-        raise typer.Exit(2) from None
-    except StoreUnavailable as error:
-        typer.echo(f"onetime: {error.message}", err=True)
-        raise typer.Exit(1) from None
+        with one_line_failures():
+            return asyncio.run(_with_store(load_settings(), work))
     except AdminFailure as error:
         typer.echo(f"onetime: {error}", err=True)
         raise typer.Exit(1) from None

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from onetime.core.errors import StoreUnavailable
-from onetime.settings import Settings, SettingsError, load_settings, server_secret
-from onetime.store import StoreURLError, open_store
+from onetime.cli.failures import one_line_failures
+from onetime.settings import Settings, load_settings, server_secret
+from onetime.store import open_store
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -58,19 +58,13 @@ def serve(
     """Run the service (SQLite under ./data unless ONETIME_STORE_URL says otherwise)."""
     if config is not None:
         os.environ["ONETIME_CONFIG"] = str(config)
-    try:
+    with one_line_failures():
         settings = load_settings()
         if "site_host" not in settings.model_fields_set:
             # Links point at the address we serve unless the operator named the public host.
             os.environ["ONETIME_SITE_HOST"] = f"{host}:{port}"
             settings = load_settings()
         preflight(settings)
-    except (SettingsError, StoreURLError) as error:
-        typer.echo(f"onetime: {error}", err=True)
-        raise typer.Exit(2) from None
-    except StoreUnavailable as error:
-        typer.echo(f"onetime: {error.message}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(
         f"onetime: serving on http://{host}:{port} with {workers} worker(s); "
         f"store {settings.resolved_store_url.split('://')[0]}",

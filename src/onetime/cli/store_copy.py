@@ -19,10 +19,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from onetime.cli.failures import one_line_failures
 from onetime.core.clock import SystemClock
-from onetime.core.errors import StoreUnavailable
 from onetime.core.records import ITEM_KINDS
-from onetime.store import StoreURLError, open_store
+from onetime.store import open_store
 from onetime.store.base import Store
 
 store_app = typer.Typer(help="Manage stores.", no_args_is_help=True)
@@ -104,14 +104,8 @@ def copy(
     if from_url == to_url:
         typer.echo("onetime: --from and --to name the same store", err=True)
         raise typer.Exit(2)
-    try:
+    with one_line_failures():
         report = asyncio.run(_copy(from_url, to_url, quiet))
-    except StoreURLError as error:
-        typer.echo(f"onetime: {error}", err=True)
-        raise typer.Exit(2) from None
-    except StoreUnavailable as error:
-        typer.echo(f"onetime: {error.message}", err=True)
-        raise typer.Exit(1) from None
     skipped = f"; {report.skipped} receipts were there already" if report.skipped else ""
     typer.echo(
         f"copied {report.receipts} receipts, {report.secrets} unread secrets"
