@@ -485,8 +485,9 @@ class AccountService:
             valid_for=self.rules.link_valid,
         )
         if problem:
-            # Telling the visitor would tell them the address has an account.
-            log.warning("a password reset mail could not be sent: %s", problem)
+            # Telling the visitor would tell them the address has an account. The mail log
+            # (onetime.mail) says why, with the address masked; nothing of the link goes here.
+            log.warning("a password reset mail could not be sent")
 
     async def reset_password(self, token: str, password: str) -> Account:
         """Set a new password with a reset link (single use).
@@ -710,7 +711,7 @@ class AccountService:
             account, "secret_read", account.email, read_at=read_at, created_at=receipt.created
         )
         if problem:
-            log.warning("a read notification could not be sent: %s", problem)
+            log.warning("a read notification could not be sent")
 
     # -- for operators ------------------------------------------------------------------------
 

@@ -199,7 +199,7 @@ class SecretService:
                 sender=caller.email or "",
             )
         except (DeliveryFailed, RateLimited) as problem:
-            log.warning("a secret link mail could not be sent: %s", problem.message)
+            log.warning("a secret link mail could not be sent")  # onetime.mail says why
             return problem.message
         return None
 

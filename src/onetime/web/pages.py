@@ -27,7 +27,8 @@ from onetime.core.errors import (
     WrongPassphrase,
 )
 from onetime.core.passwords import MAX_LENGTH, MIN_LENGTH, CharacterSets
-from onetime.core.policy import DAY, HOUR, MINUTE, parse_ttl
+from onetime.core.plans import Plan
+from onetime.core.policy import DAY, HOUR, MINUTE, Limits, parse_ttl
 from onetime.core.service import ConcealRequest, GenerateRequest
 from onetime.core.views import Caller, ReceiptView
 from onetime.deps import ClientTag, CurrentSettings, Service, get_context
@@ -56,24 +57,21 @@ class FormError:
         return cls(error.template, error.params, getattr(error, "field", None) or default_field)
 
 
-def ttl_choices(settings: Settings, caller: Caller) -> list[int]:
-    """The lifetimes (in seconds) this person's plan allows them to pick.
+def ttl_choices(limits: Limits, plan: Plan) -> list[int]:
+    """The lifetimes (in seconds) a plan lets a person pick.
 
     The usual steps that fit the configured range, plus the default and the maximum, so the
     list is never empty and always holds the lifetime that is preselected.
     """
-    limits, plan = settings.limits(), settings.plan_table().get(caller.plan)
     longest = limits.max_ttl(plan)
     allowed = {t for t in _TTL_CHOICES if limits.ttl_min <= t <= longest}
     allowed |= {limits.clamp_ttl(None, plan), longest}
     return sorted(allowed)
 
 
-def _offered(settings: Settings, caller: Caller, ttl: int | None) -> int:
+def _offered(choices: list[int], default: int, ttl: int | None) -> int:
     """The lifetime to preselect: the one picked if it is offered, else the default."""
-    if ttl is not None and ttl in ttl_choices(settings, caller):
-        return ttl
-    return settings.limits().clamp_ttl(None, settings.plan_table().get(caller.plan))
+    return ttl if ttl is not None and ttl in choices else default
 
 
 def _create_page(
@@ -86,14 +84,17 @@ def _create_page(
     **values: Any,
 ) -> Response:
     caller = caller_of(getattr(request.state, "signed_in", None))
-    plan = get_context(request).service.plans.get(caller.plan)
+    service = get_context(request).service
+    plan = service.plans.get(caller.plan)
+    choices = ttl_choices(service.limits, plan)
+    default = service.limits.clamp_ttl(None, plan)
     return render(
         request,
         "index.html",
         status,
-        ttl_choices=ttl_choices(settings, caller),
-        ttl=_offered(settings, caller, ttl),
-        generate_ttl=_offered(settings, caller, generate_ttl),
+        ttl_choices=choices,
+        ttl=_offered(choices, default, ttl),
+        generate_ttl=_offered(choices, default, generate_ttl),
         may_email=caller.has_account and plan.email_recipients,
         needs_account=not settings.allow_anonymous and not caller.has_account,
         min_length=MIN_LENGTH,
