@@ -10,7 +10,7 @@ from onetime.api.auth import OPTIONAL_AUTH, AccountCaller, AnyCaller
 from onetime.api.params import parse_length, parse_recipients, read_params, text_param
 from onetime.api.serializers import v1_receipt
 from onetime.core.policy import parse_ttl
-from onetime.core.service import ConcealRequest, GenerateRequest
+from onetime.core.service import ConcealRequest, GenerateRequest, SecretService
 from onetime.core.views import Caller, Created
 from onetime.deps import ClientTag, Context, CurrentSettings, Service
 
@@ -65,19 +65,7 @@ async def share(
     client: ClientTag,
     settings: CurrentSettings,
 ) -> dict[str, Any]:
-    params = await read_params(request)
-    created = await service.conceal(
-        ConcealRequest(
-            content=text_param(params, "secret") or "",
-            ttl=parse_ttl(params.get("ttl")),
-            passphrase=text_param(params, "passphrase"),
-            recipients=parse_recipients(params.get("recipient")),
-            share_domain=text_param(params, "share_domain") or "",
-        ),
-        caller,
-        client,
-    )
-    return _created(created, settings.base_url, caller)
+    return await share_answer(request, service, caller, client, settings.base_url)
 
 
 @router.post(
@@ -115,9 +103,7 @@ async def reveal(
     key: str, request: Request, service: Service, caller: AnyCaller, client: ClientTag,
     settings: CurrentSettings,
 ) -> dict[str, Any]:  # fmt: skip
-    params = await read_params(request)
-    view = await service.reveal(key, text_param(params, "passphrase"), client)
-    return {"value": view.value, "secret_key": view.key, "share_domain": settings.base_url}
+    return await reveal_answer(request, key, service, client, settings.base_url)
 
 
 # Before /receipt/{key}: otherwise "recent" would be read as a receipt key.
@@ -144,7 +130,7 @@ async def recent(
 async def receipt(
     key: str, service: Service, caller: AnyCaller, settings: CurrentSettings
 ) -> dict[str, Any]:
-    return v1_receipt(await service.receipt(key), settings.base_url, caller)
+    return await receipt_answer(key, service, caller, settings.base_url)
 
 
 @router.post(
@@ -162,3 +148,39 @@ async def burn(
     view = await service.burn(key, text_param(params, "passphrase"), client)
     state = v1_receipt(view, settings.base_url, caller)
     return {"state": state, "secret_shortkey": view.secret_shortid}
+
+
+# The answers of the busiest routes. The fast lane (api/fastlane.py) serves them too, without
+# FastAPI's routing and dependency injection; the routes above stay for everything else.
+
+
+async def share_answer(
+    request: Request, service: SecretService, caller: Caller, client: str, base_url: str
+) -> dict[str, Any]:
+    params = await read_params(request)
+    created = await service.conceal(
+        ConcealRequest(
+            content=text_param(params, "secret") or "",
+            ttl=parse_ttl(params.get("ttl")),
+            passphrase=text_param(params, "passphrase"),
+            recipients=parse_recipients(params.get("recipient")),
+            share_domain=text_param(params, "share_domain") or "",
+        ),
+        caller,
+        client,
+    )
+    return _created(created, base_url, caller)
+
+
+async def reveal_answer(
+    request: Request, key: str, service: SecretService, client: str, base_url: str
+) -> dict[str, Any]:
+    params = await read_params(request)
+    view = await service.reveal(key, text_param(params, "passphrase"), client)
+    return {"value": view.value, "secret_key": view.key, "share_domain": base_url}
+
+
+async def receipt_answer(
+    key: str, service: SecretService, caller: Caller, base_url: str
+) -> dict[str, Any]:
+    return v1_receipt(await service.receipt(key), base_url, caller)
