@@ -1,5 +1,7 @@
 """Link keys: shape, checks, kinds, rotation, storage ids."""
 
+import os
+
 import pytest
 
 from onetime.core.identifiers import (
@@ -71,3 +73,26 @@ def test_base36_round_trip_keeps_leading_zero_bytes() -> None:
     text = encode_base36(data, KEY_LENGTH)
     assert decode_base36(text, 40) == data
     assert decode_base36("z" * 63, 40) is None
+
+
+def _digit_by_digit(data: bytes, length: int) -> str:
+    """Base36 the slow, obvious way, to check the grouped encoder against."""
+    number, digits = int.from_bytes(data, "big"), []
+    while number:
+        number, digit = divmod(number, 36)
+        digits.append("0123456789abcdefghijklmnopqrstuvwxyz"[digit])
+    return "".join(reversed(digits)).rjust(length, "0")
+
+
+def test_base36_matches_the_digit_by_digit_encoding() -> None:
+    samples = [bytes(40), b"\xff" * 40, b"\x00" * 39 + b"\x01", b"\x01" + bytes(39)]
+    samples += [os.urandom(40) for _ in range(500)]
+    for data in samples:
+        text = encode_base36(data, KEY_LENGTH)
+        assert text == _digit_by_digit(data, KEY_LENGTH)
+        assert decode_base36(text, 40) == data
+
+
+@pytest.mark.parametrize("text", ["+1a", "-1a", " 1a", "1_a", "1A", "1a\n", "١٢"])
+def test_base36_decoding_takes_only_the_alphabet(text: str) -> None:
+    assert decode_base36(text, 40) is None

@@ -19,7 +19,9 @@ RANDOM_BYTES = 32
 CHECK_BYTES = 8
 KEY_LENGTH = 62
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-_DIGITS = {c: i for i, c in enumerate(_ALPHABET)}
+_DIGIT_SET = frozenset(_ALPHABET)
+_GROUP_BASE = 36**3
+_GROUPS = tuple(a + b + c for a in _ALPHABET for b in _ALPHABET for c in _ALPHABET)
 
 
 class KeyKind(StrEnum):
@@ -54,11 +56,12 @@ def storage_id(kind: KeyKind, raw: bytes) -> bytes:
 def encode_base36(data: bytes, length: int) -> str:
     """Write `data` as a big-endian number in base36, left-padded with zeros to `length`."""
     number = int.from_bytes(data, "big")
-    chars = []
+    # Three digits per division: a third of the big-number divisions (keys are made per request).
+    groups = []
     while number:
-        number, digit = divmod(number, 36)
-        chars.append(_ALPHABET[digit])
-    text = "".join(reversed(chars))
+        number, group = divmod(number, _GROUP_BASE)
+        groups.append(_GROUPS[group])
+    text = "".join(reversed(groups)).lstrip("0")
     if len(text) > length:
         raise ValueError("data does not fit in the requested length")
     return text.rjust(length, "0")
@@ -66,12 +69,10 @@ def encode_base36(data: bytes, length: int) -> str:
 
 def decode_base36(text: str, size: int) -> bytes | None:
     """Read a base36 number back into `size` bytes, or None if it is not valid base36 or too big."""
-    number = 0
-    for char in text:
-        digit = _DIGITS.get(char)
-        if digit is None:
-            return None
-        number = number * 36 + digit
+    # int() alone would also take signs, spaces and underscores; only our alphabet may pass.
+    if not _DIGIT_SET.issuperset(text):
+        return None
+    number = int(text, 36) if text else 0
     if number.bit_length() > size * 8:
         return None
     return number.to_bytes(size, "big")

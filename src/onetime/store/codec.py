@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
-import json
+
+import orjson
 
 from onetime.core.records import ReceiptState, SecretKind, StoredReceipt
 
 
 def pack_receipt_static(receipt: StoredReceipt) -> bytes:
     """The fields of a receipt that never change after creation, as compact JSON."""
-    return json.dumps(
+    return orjson.dumps(
         {
             "o": receipt.owner_id,
             "k": receipt.kind.value,
@@ -21,9 +22,8 @@ def pack_receipt_static(receipt: StoredReceipt) -> bytes:
             "d": receipt.share_domain,
             "r": list(receipt.recipients),
             "s": base64.b64encode(receipt.share_key).decode(),
-        },
-        separators=(",", ":"),
-    ).encode()
+        }
+    )
 
 
 def unpack_receipt(
@@ -39,7 +39,7 @@ def unpack_receipt(
     memo: bytes | None,
 ) -> StoredReceipt:
     """Rebuild a receipt from its static part and its changing fields."""
-    data = json.loads(static)
+    data = orjson.loads(static)
     return StoredReceipt(
         rid=rid,
         sid=sid,
