@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from onetime.store import redis_scripts as scripts
-from onetime.store.redis import RedisStore
+from onetime.store.redis import RedisStore, _digest
 from tests.conftest import free_port
 from tests.services import spawn_redis
 from tests.store.test_contract import NOW, item, records
@@ -159,3 +159,29 @@ async def test_items_without_expiry_have_no_ttl_and_others_a_bounded_one(
     assert 595 <= await store.client.ttl(store._item_key(lasting.kind, lasting.key)) <= 600
     await store.put_item(replace(lasting, expires_at=None), NOW)  # a replacement drops the TTL
     assert await store.client.ttl(store._item_key(lasting.kind, lasting.key)) == -1
+
+
+async def test_scripts_forgotten_by_the_server_are_sent_again(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    """A restarted or failed-over Redis has no scripts: the store resends their source."""
+    store, _ = own_redis
+    secret, receipt = records()
+    await store.create(secret, receipt, NOW)
+    await store.client.script_flush()
+    assert await store.take_secret(secret.sid, NOW) == secret
+    assert await store.client.script_exists(_digest(scripts.TAKE_SECRET)) == [True]
+
+
+async def test_commands_of_one_turn_travel_in_one_pipeline(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    """Concurrent operations share round trips; each still gets its own answer."""
+    store, _ = own_redis
+    pairs = [records(n) for n in range(50)]
+    await asyncio.gather(*(store.create(secret, receipt, NOW) for secret, receipt in pairs))
+    taken = await asyncio.gather(*(store.take_secret(secret.sid, NOW) for secret, _ in pairs))
+    assert taken == [secret for secret, _ in pairs]
+    # One command at a time, 50 concurrent creates would each have taken a connection.
+    connections = await store.client.info("clients")
+    assert connections["connected_clients"] <= 5

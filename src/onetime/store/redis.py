@@ -3,7 +3,8 @@
 Key layout (every key starts with the prefix, `onetime:` by default):
 
     {prefix}s:{sid hex}   hash   a secret: p (passphrase 0/1), v (previewed 0/1), c (created),
-                                 x (expires at), r (receipt id), e (envelope)      TTL = lifetime
+                                 x (expires at), r (receipt id), e (envelope),
+                                 o (receipt has an owner 0/1)                       TTL = lifetime
     {prefix}r:{rid hex}   hash   a receipt: sid, x, static, state, rank, updated,
                                  previewed, revealed, burned, memo                 TTL = twice the lifetime
     {prefix}c:{name}      hash   a counter: n (value), x (window end)             TTL = window
@@ -22,6 +23,10 @@ owner and drop members whose item is gone.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import hashlib
+import itertools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable
@@ -40,10 +45,17 @@ from onetime.core.errors import StoreUnavailable
 from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
 from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
+from onetime.store.redis_batch import CommandBatcher
 
 log = logging.getLogger("onetime.store.redis")
 _UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 _OUR_PARAMS = ("prefix", "timeout")
+_NO_SCRIPT = "Redis does not have the script"
+
+
+@functools.cache
+def _digest(source: str) -> str:
+    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
 class RedisURLError(ValueError):
@@ -172,6 +184,7 @@ class RedisStore:
         self.target = parse_redis_url(url)
         self.prefix = self.target.prefix.encode()
         self._client: Any = None
+        self._batcher: CommandBatcher | None = None
 
     @property
     def client(self) -> Any:
@@ -184,11 +197,26 @@ class RedisStore:
             return await awaitable
         except _UNAVAILABLE as error:
             raise StoreUnavailable(f"Redis is unreachable: {error}") from None
+        except redis_errors.NoScriptError:
+            raise StoreUnavailable(_NO_SCRIPT) from None
         except redis_errors.RedisError as error:
             raise StoreUnavailable(f"Redis failed: {error}") from None
 
+    async def _cmd(self, *args: Any) -> Any:
+        """One command, sent with the others of this turn of the event loop (redis_batch.py)."""
+        if self._batcher is None:
+            raise StoreUnavailable("the Redis store is not open")
+        return await self._call(self._batcher.call(*args))
+
     async def _script(self, source: str, key: bytes, *args: Any) -> Any:
-        return await self._call(self.client.eval(source, 1, key, *args))
+        # By digest: Redis keeps scripts it has run; a server that restarted has forgotten them,
+        # and then (only then) the source goes along. A missing script ran nothing: safe to resend.
+        try:
+            return await self._cmd("EVALSHA", _digest(source), 1, key, *args)
+        except StoreUnavailable as error:
+            if not error.message.startswith(_NO_SCRIPT):
+                raise
+        return await self._cmd("EVAL", source, 1, key, *args)
 
     def _secret_key(self, sid: bytes) -> bytes:
         return self.prefix + b"s:" + sid.hex().encode()
@@ -212,6 +240,7 @@ class RedisStore:
             self._client = _connect(self.target)
         except (redis_errors.RedisError, ValueError) as error:
             raise StoreUnavailable(f"cannot use the Redis store: {error}") from None
+        self._batcher = CommandBatcher(self._client)
         where = (
             ", ".join(f"{h}:{p}" for h, p in self.target.nodes) or self.target.url.split("@")[-1]
         )
@@ -222,6 +251,9 @@ class RedisStore:
             raise StoreUnavailable(f"cannot reach Redis at {where}: {error.message}") from None
 
     async def close(self) -> None:
+        if self._batcher is not None:
+            batcher, self._batcher = self._batcher, None
+            await batcher.drain()
         if self._client is not None:
             client, self._client = self._client, None
             for connection in (client, *getattr(client, "onetime_sentinels", ())):
@@ -257,15 +289,19 @@ class RedisStore:
             writes.append(
                 (self._secret_key(secret.sid), self._secret_fields(secret), secret.expires_at)
             )
-        # The receipt goes first: if the secret's write fails, the receipt reads as orphaned.
-        for key, fields, expires_at in writes:
-            # One key per MULTI, so this is atomic on a cluster too; a copy may overwrite a record,
-            # and the delete leaves no stale field of the old one behind.
-            pipe = self.client.pipeline(transaction=True)
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, max(1, expires_at - now))
-            await self._call(pipe.execute())
+        # Both go out in one pipeline, the receipt first: if the secret's write fails, the
+        # receipt reads as orphaned. Each write is one script on one key (atomic on a cluster).
+        await asyncio.gather(
+            *(
+                self._script(
+                    scripts.WRITE_RECORD,
+                    key,
+                    max(1, expires_at - now),
+                    *itertools.chain.from_iterable(fields.items()),
+                )
+                for key, fields, expires_at in writes
+            )
+        )
 
     @staticmethod
     def _secret_fields(secret: StoredSecret) -> dict[str, Any]:
@@ -276,6 +312,7 @@ class RedisStore:
             "x": secret.expires_at,
             "r": secret.rid,
             "e": secret.envelope,
+            "o": int(secret.owned),
         }
 
     def _secret(
@@ -291,10 +328,11 @@ class RedisStore:
             expires_at=int(fields[b"x"]),
             has_passphrase=fields[b"p"] == b"1",
             previewed=fields[b"v"] == b"1",
+            owned=fields.get(b"o", b"1") == b"1",
         )
 
     async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
-        raw = await self._call(self.client.hgetall(self._secret_key(sid)))
+        raw = await self._cmd("HGETALL", self._secret_key(sid))
         return self._secret(sid, _fields(raw), now)
 
     async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
@@ -302,8 +340,19 @@ class RedisStore:
         raw = await self._script(scripts.TAKE_SECRET, key, now, secrets.token_hex(16))
         if not raw:
             return None
-        await self._forget(key)
-        return self._secret(sid, _fields(raw), now, taken_by_us=True)
+        secret = self._secret(sid, _fields(raw), now, taken_by_us=True)
+        if secret is None:  # cannot happen: the script checked the same fields
+            return None
+        # Two keys (two nodes, maybe), so two commands; sent together they cost one round trip.
+        await asyncio.gather(self._forget(key), self._mark_revealed(secret.rid, now))
+        return secret
+
+    async def _mark_revealed(self, rid: bytes, now: int) -> None:
+        """The secret is taken: it must reach its reader even if its receipt cannot be updated."""
+        try:
+            await self.advance_receipt(rid, ReceiptState.REVEALED, now)
+        except StoreUnavailable:
+            log.warning("a revealed secret's receipt could not be marked; it reads as orphaned")
 
     async def claim_secret(self, sid: bytes, now: int) -> bool:
         key = self._secret_key(sid)
@@ -315,7 +364,7 @@ class RedisStore:
     async def _forget(self, key: bytes) -> None:
         """Delete a taken record now rather than in a minute; it already reads as gone."""
         try:
-            await self._call(self.client.delete(key))
+            await self._cmd("DEL", key)
         except StoreUnavailable:
             log.warning("a taken secret could not be deleted yet; it expires within a minute")
 
@@ -323,7 +372,7 @@ class RedisStore:
         await self._script(scripts.MARK_PREVIEWED, self._secret_key(sid), now)
 
     async def get_receipt(self, rid: bytes, now: int) -> StoredReceipt | None:
-        fields = _fields(await self._call(self.client.hgetall(self._receipt_key(rid))))
+        fields = _fields(await self._cmd("HGETALL", self._receipt_key(rid)))
         if not fields or int(fields[b"x"]) <= now:
             return None
         return unpack_receipt(
@@ -359,7 +408,7 @@ class RedisStore:
         owner_key, member = self._owner_key(item.owner), _item_member(item.kind, item.key)
         # Indexed first: a failure after this leaves a member without an item (readers drop
         # it), never an item its owner cannot find and delete.
-        await self._call(self.client.sadd(owner_key, member))
+        await self._cmd("SADD", owner_key, member)
         expires_at = "" if item.expires_at is None else item.expires_at
         ttl = 0 if item.expires_at is None else max(1, item.expires_at - now)
         written = bool(
@@ -371,11 +420,11 @@ class RedisStore:
         if written:
             # Again, in case a reader dropped the member between the first add and the write,
             # having looked at the item just before it was there.
-            await self._call(self.client.sadd(owner_key, member))
+            await self._cmd("SADD", owner_key, member)
         return written
 
     async def get_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
-        raw = await self._call(self.client.hgetall(self._item_key(kind, key)))
+        raw = await self._cmd("HGETALL", self._item_key(kind, key))
         return _item(kind, key, _fields(raw), now)
 
     async def take_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
@@ -391,7 +440,7 @@ class RedisStore:
 
     async def owned_items(self, owner: str, kind: str, now: int) -> list[StoredItem]:
         owner_key = self._owner_key(owner)
-        members: set[bytes] = await self._call(self.client.smembers(owner_key))
+        members: set[bytes] = await self._cmd("SMEMBERS", owner_key)
         found: list[StoredItem] = []
         for member in members:
             member_kind, _, key_hex = member.decode().rpartition(":")
@@ -402,11 +451,11 @@ class RedisStore:
             if item is not None and item.owner == owner:
                 found.append(item)
             elif await self._item_is_gone(owner, kind, key):
-                await self._call(self.client.srem(owner_key, member))
+                await self._cmd("SREM", owner_key, member)
                 # A put may have written the item between our read and the removal.
                 if await self._item_is_gone(owner, kind, key):
                     continue
-                await self._call(self.client.sadd(owner_key, member))
+                await self._cmd("SADD", owner_key, member)
         return found
 
     async def _item_is_gone(self, owner: str, kind: str, key: bytes) -> bool:
@@ -414,7 +463,7 @@ class RedisStore:
 
         An expired item is not gone: a put may be replacing it right now.
         """
-        stored = await self._call(self.client.hget(self._item_key(kind, key), "o"))
+        stored = await self._cmd("HGET", self._item_key(kind, key), "o")
         return stored is None or stored.decode() != owner
 
     async def items(self, kind: str, now: int) -> AsyncIterator[StoredItem]:
@@ -427,13 +476,13 @@ class RedisStore:
 
     async def delete_owned(self, owner: str, now: int) -> int:
         owner_key = self._owner_key(owner)
-        members: set[bytes] = await self._call(self.client.smembers(owner_key))
+        members: set[bytes] = await self._cmd("SMEMBERS", owner_key)
         gone = 0
         for member in members:
             # Each delete checks the owner: the key may have been given to another since.
             item_key = self.prefix + b"i:" + member
             gone += await self._script(scripts.DELETE_RECORD, item_key, now, owner)
-        await self._call(self.client.delete(owner_key))
+        await self._cmd("DEL", owner_key)
         return gone
 
     # -- counters -----------------------------------------------------------------------------
@@ -443,7 +492,7 @@ class RedisStore:
         return Counter(int(value), int(ends))
 
     async def read_counter(self, key: str, now: int) -> Counter | None:
-        value, ends = await self._call(self.client.hmget(self._counter_key(key), "n", "x"))
+        value, ends = await self._cmd("HMGET", self._counter_key(key), "n", "x")
         if value is None or ends is None or int(ends) <= now:
             return None
         return Counter(int(value), int(ends))

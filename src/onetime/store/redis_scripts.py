@@ -9,6 +9,15 @@ so Redis honours the same clock as every other backend; Redis TTLs do the actual
 # stall longer than the client's timeout could consume a secret and deliver it to nobody.
 # Every other reader treats a record with a t field as gone; the caller deletes it afterwards.
 
+# KEYS[1] record; ARGV TTL, then field, value, field, value... Write a whole record in one step:
+# it never exists without its TTL, and a copy that overwrites a record leaves no stale field.
+WRITE_RECORD = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
 # KEYS[1] secret; ARGV now, token. Take a live secret without a passphrase.
 TAKE_SECRET = """
 local fields = redis.call('HMGET', KEYS[1], 'p', 'x', 't')
