@@ -468,6 +468,20 @@ async def test_a_plan_without_email_recipients_refuses_and_makes_nothing(
 # -- "your secret was read" ----------------------------------------------------------------------
 
 
+async def test_only_secrets_with_an_owner_start_a_read_notice(env: InProcess) -> None:
+    """An anonymous secret has nobody to tell: its reveal does not look for one."""
+    service = env.app.state.context.service
+    started: list[bytes] = []
+    service.on_revealed = lambda rid, read_at: started.append(rid)
+    alice = await make_account(env.app, ALICE)
+    anonymous = (await conceal_as(env.client, {}))["record"]["secret"]["key"]
+    owned = (await conceal_as(env.client, as_(alice)))["record"]
+    for key in (anonymous, owned["secret"]["key"]):
+        revealed = await env.client.post(f"{V2}/secret/{key}/reveal", json={"continue": True})
+        assert revealed.status_code == 200
+    assert len(started) == 1  # the owned one
+
+
 async def test_the_owner_who_asked_is_told_when_the_secret_is_read(
     app_factory: AppFactory, smtp: SmtpServer
 ) -> None:

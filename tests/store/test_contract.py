@@ -83,6 +83,14 @@ async def test_created_records_read_back_unchanged(store: Store) -> None:
     assert await store.get_receipt(receipt.rid, NOW) == receipt
 
 
+async def test_whether_a_secret_has_an_owner_is_kept(store: Store) -> None:
+    secret, receipt = records()
+    secret = replace(secret, owned=False)
+    await store.create(secret, receipt, NOW)
+    assert await store.get_secret(secret.sid, NOW) == secret
+    assert await store.take_secret(secret.sid, NOW) == secret
+
+
 async def test_expired_records_do_not_exist(store: Store) -> None:
     secret, receipt = records(ttl=60)
     await store.create(secret, receipt, NOW)
@@ -100,6 +108,26 @@ async def test_take_returns_the_secret_once(store: Store) -> None:
     assert await store.take_secret(secret.sid, NOW) == secret
     assert await store.take_secret(secret.sid, NOW) is None
     assert await store.get_secret(secret.sid, NOW) is None
+
+
+async def test_take_marks_the_receipt_revealed(store: Store) -> None:
+    secret, receipt = records()
+    await store.create(secret, receipt, NOW)
+    await store.take_secret(secret.sid, NOW + 5)
+    stored = await store.get_receipt(receipt.rid, NOW + 6)
+    assert stored is not None
+    assert (stored.state, stored.revealed, stored.updated) == (
+        ReceiptState.REVEALED,
+        NOW + 5,
+        NOW + 5,
+    )
+
+
+async def test_a_failed_take_leaves_the_receipt_as_it_was(store: Store) -> None:
+    secret, receipt = records(passphrase=True)
+    await store.create(secret, receipt, NOW)
+    assert await store.take_secret(secret.sid, NOW + 5) is None
+    assert await store.get_receipt(receipt.rid, NOW + 6) == receipt
 
 
 async def test_take_leaves_a_passphrase_secret_alone(store: Store) -> None:

@@ -50,6 +50,9 @@ class StoredSecret:
     expires_at: int
     has_passphrase: bool = False
     previewed: bool = False
+    # Whether the receipt belongs to an account, which may want to hear that it was read.
+    # Records from before this was kept read as True: the receipt is looked up to find out.
+    owned: bool = True
 
 
 @dataclass(frozen=True, slots=True)

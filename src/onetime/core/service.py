@@ -131,7 +131,13 @@ class SecretService:
             self.keyring, receipt_key.raw, rid, secret_key.text.encode()
         )
         secret = StoredSecret(
-            sid, rid, envelope, now, now + ttl, has_passphrase=passphrase is not None
+            sid,
+            rid,
+            envelope,
+            now,
+            now + ttl,
+            has_passphrase=passphrase is not None,
+            owned=caller.account_id is not None,
         )
         receipt = StoredReceipt(
             rid=rid,
@@ -296,18 +302,19 @@ class SecretService:
         if not await self.store.claim_secret(sid, now):
             raise NotFound(_NOT_FOUND)
         await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
-        self._announce_reveal(secret.rid, now)
+        self._announce_reveal(secret, now)
         return self._revealed_view(key, secret, plaintext, now)
 
-    def _announce_reveal(self, rid: bytes, now: int) -> None:
-        if self.on_revealed is not None:
-            self.on_revealed(rid, now)
+    def _announce_reveal(self, secret: StoredSecret, now: int) -> None:
+        # Only an account's receipt can ask for a read notice; anonymous ones skip the lookup.
+        if self.on_revealed is not None and secret.owned:
+            self.on_revealed(secret.rid, now)
 
     async def _finish_reveal(
         self, key: LinkKey, secret: StoredSecret, passphrase: str | None, now: int
     ) -> SecretView:
-        await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
-        self._announce_reveal(secret.rid, now)
+        # take_secret has marked the receipt revealed already.
+        self._announce_reveal(secret, now)
         try:
             plaintext = crypto.open_secret(
                 self.keyring, key.raw, secret.sid, secret.envelope, passphrase

@@ -50,6 +50,9 @@ class Store(Protocol):
         Of any number of concurrent callers, at most one gets the record; the rest get None.
         A secret with a passphrase is left untouched (None is returned): it must be decrypted
         before it is claimed, so that a wrong passphrase never burns it.
+        The secret's receipt is marked revealed at `now` too, as `advance_receipt` would: in
+        the same transaction where the backend has them (a reveal is then one commit), else
+        right after the take, before this returns.
         """
         ...
 

@@ -1,8 +1,25 @@
 """The embedded store: one SQLite file in WAL mode, shared safely by several worker processes.
 
 Each process has one connection, used from one dedicated thread, so the event loop never blocks
-on disk. Every change is a single statement or an immediate transaction, so SQLite's own write
-lock makes it atomic across processes; the one-time reveal is a single `DELETE … RETURNING`.
+on disk. Reads run on that thread one by one, outside any transaction.
+
+Writes are committed in groups: every change is queued on the event loop, and at most one batch
+of them is being committed per process at a time; whatever queued up meanwhile goes as the next
+batch. A batch is one transaction (`BEGIN IMMEDIATE` … `COMMIT`, one fsync however many writes
+it holds), and each write in it runs in its own SAVEPOINT, so one that fails is undone alone and
+the others still commit. A caller is answered only after its batch committed: when a call
+returns, its change is durable; when the commit fails, every write of the batch fails with
+StoreUnavailable and none of them happened. The one-time reveal is a `DELETE … RETURNING`
+inside such a transaction, so it is atomic across processes; the update that marks its receipt
+revealed goes in the same savepoint, so a reveal is one commit.
+
+Our processes take turns at writing through an exclusive `flock` on a lock file beside the
+database (`<file>.lock`), held from before `BEGIN IMMEDIATE` until after `COMMIT`/`ROLLBACK`
+(and while a process opens the file and sets up the schema).
+A process waiting for it sleeps in the kernel and wakes as soon as it is free; waiting on
+SQLite's own write lock instead would sleep in steps of up to 100 ms. So SQLite's lock is
+uncontended among our processes, and `busy_timeout` only matters for other programs (an
+operator's sqlite3 shell).
 
 Items (the account features' records) live in one table keyed by (kind, key); an item without
 `expires_at` lasts until deleted, so every query on them says `expires_at IS NULL OR …`.
@@ -12,21 +29,25 @@ database in a memory-backed directory (`counters_dir`, by default /dev/shm), sha
 workers of one machine and never written to disk; without one, they live in this process.
 /dev/shm is writable by every local user, so the database sits in a subdirectory only we can
 enter; if that cannot be had, counters stay in this process rather than in a file that someone
-else could have made, read or rewrite (to lift a passphrase lockout, say).
+else could have made, read or rewrite (to lift a passphrase lockout, say). Their writes are
+grouped the same way, with their own lock file beside their database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import functools
 import hashlib
 import logging
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from onetime.core.errors import StoreUnavailable
 from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
@@ -43,7 +64,8 @@ CREATE TABLE IF NOT EXISTS secrets (
     created INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     has_passphrase INTEGER NOT NULL,
-    previewed INTEGER NOT NULL DEFAULT 0
+    previewed INTEGER NOT NULL DEFAULT 0,
+    owned INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS secrets_by_expiry ON secrets (expires_at);
 CREATE TABLE IF NOT EXISTS receipts (
@@ -81,12 +103,12 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 # Queries below are assembled only from these fixed column lists, never from input (hence S608).
-_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed"  # noqa: S105
+_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed, owned"  # noqa: S105
 _RECEIPT_COLUMNS = "rid, sid, expires_at, static, state, updated, previewed, revealed, burned, memo"
 _INSERT_RECEIPT = (
     f"INSERT OR REPLACE INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES ({', '.join('?' * 11)})"  # noqa: S608
 )
-_INSERT_SECRET = f"INSERT OR REPLACE INTO secrets ({_SECRET_COLUMNS}) VALUES ({', '.join('?' * 7)})"  # noqa: S608
+_INSERT_SECRET = f"INSERT OR REPLACE INTO secrets ({_SECRET_COLUMNS}) VALUES ({', '.join('?' * 8)})"  # noqa: S608
 _GET_SECRET = f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE sid = ? AND expires_at > ?"  # noqa: S608
 _TAKE_SECRET = (
     "DELETE FROM secrets WHERE sid = ? AND expires_at > ? AND has_passphrase = 0 "  # noqa: S608
@@ -137,9 +159,9 @@ _ADVANCE_RECEIPT = {
 
 
 def _secret(row: Any) -> StoredSecret:
-    sid, rid, envelope, created, expires_at, has_passphrase, previewed = row
+    sid, rid, envelope, created, expires_at, has_passphrase, previewed, owned = row
     return StoredSecret(
-        sid, rid, envelope, created, expires_at, bool(has_passphrase), bool(previewed)
+        sid, rid, envelope, created, expires_at, bool(has_passphrase), bool(previewed), bool(owned)
     )
 
 
@@ -156,6 +178,14 @@ def _live(expires_at: int | None, now: int) -> bool:
     return expires_at is None or expires_at > now
 
 
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a file made by an earlier version up to the schema above (tables already there)."""
+    secret_columns = {row[1] for row in db.execute("PRAGMA table_info(secrets)")}
+    if "owned" not in secret_columns:
+        # Secrets stored before this was kept read as owned: the receipt is then looked up.
+        db.execute("ALTER TABLE secrets ADD COLUMN owned INTEGER NOT NULL DEFAULT 1")
+
+
 def _private_dir(directory: Path) -> bool:
     """Make `directory` (mode 0700) if needed; True if it is a real directory only we can use."""
     try:
@@ -168,6 +198,42 @@ def _private_dir(directory: Path) -> bool:
         and info.st_uid == os.getuid()
         and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO)
     )
+
+
+def _open_lock(database: str) -> int:
+    """Open (making it, mode 0600) the lock file our processes take turns on to write `database`."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    return os.open(f"{database}.lock", flags, 0o600)
+
+
+class _Write:
+    """One change waiting in a batch: what to run on the connection, and who waits for it."""
+
+    __slots__ = ("error", "future", "result", "work")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], Any], future: asyncio.Future[Any]):
+        self.work = work
+        self.future = future
+        # Set on the store's thread; read on the event loop only once the batch is over.
+        self.result: Any = None
+        self.error: Exception | None = None
+
+
+class _Writes:
+    """The writes of one database: its connection, its lock file, the queue and its committer."""
+
+    def __init__(self) -> None:
+        self.db: sqlite3.Connection | None = None
+        self.lock: int | None = None  # None for a database that only this process can see
+        self.waiting: list[_Write] = []
+        self.committer: asyncio.Task[None] | None = None
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+        if self.lock is not None:
+            os.close(self.lock)
+        self.db = self.lock = None
 
 
 class SqliteStore:
@@ -189,8 +255,8 @@ class SqliteStore:
             raise ValueError("synchronous must be FULL or NORMAL")
         self._synchronous = synchronous
         self._executor: ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
-        self._counters: sqlite3.Connection | None = None
+        self._main = _Writes()
+        self._counter_writes = _Writes()
 
     @staticmethod
     def _counters_path(path: Path, counters_dir: Path | None) -> str:
@@ -215,11 +281,29 @@ class SqliteStore:
         db.executescript(schema)
         return db
 
+    def _prepare(
+        self,
+        writes: _Writes,
+        target: str,
+        schema: str,
+        synchronous: str,
+        upgrade: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        if target != ":memory:":
+            writes.lock = _open_lock(target)
+        # Under the lock, so workers starting together neither wait on each other in SQLite
+        # nor both upgrade the file.
+        with self._turn(writes):
+            writes.db = self._connect(target, schema, synchronous)
+            if upgrade is not None:
+                upgrade(writes.db)
+
     def _open_sync(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect(str(self.path), _SCHEMA, self._synchronous)
+            self._prepare(self._main, str(self.path), _SCHEMA, self._synchronous, _upgrade)
         except (OSError, sqlite3.Error) as error:
+            self._main.close()
             raise StoreUnavailable(
                 f"cannot open the SQLite store at {self.path}: {error}"
             ) from None
@@ -228,24 +312,27 @@ class SqliteStore:
                 Path(self.counters_path).parent
             ):
                 raise sqlite3.OperationalError("the counters directory is not private")
-            self._counters = self._connect(self.counters_path, _COUNTER_SCHEMA)
-        except sqlite3.Error as error:
+            self._prepare(self._counter_writes, self.counters_path, _COUNTER_SCHEMA, "NORMAL")
+        except (OSError, sqlite3.Error) as error:
             # The memory-backed directory is not usable: fall back to counters in this process.
             log.warning("rate-limit counters stay in this process: %s", error)
-            self._counters = self._connect(":memory:", _COUNTER_SCHEMA)
+            self._counter_writes.close()
+            self._prepare(self._counter_writes, ":memory:", _COUNTER_SCHEMA, "NORMAL")
 
     async def close(self) -> None:
         if self._executor is None:
             return
+        # Let the writes already queued finish (and their callers hear how it went).
+        for writes in (self._main, self._counter_writes):
+            if writes.committer is not None and not writes.committer.done():
+                await writes.committer
         await self._run(self._close_sync)
         self._executor.shutdown(wait=True)
         self._executor = None
 
     def _close_sync(self) -> None:
-        for db in (self._db, self._counters):
-            if db is not None:
-                db.close()
-        self._db = self._counters = None
+        self._main.close()
+        self._counter_writes.close()
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._executor is None:
@@ -253,20 +340,121 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn)
-        except sqlite3.DatabaseError as error:  # locked, full disk, read-only, corrupt file…
+        # Locked, full disk, read-only, corrupt file, a lock file we cannot lock…
+        except (sqlite3.DatabaseError, OSError) as error:
             raise StoreUnavailable(f"the SQLite store failed: {error}") from None
+
+    # -- group commit -------------------------------------------------------------------------
+
+    async def _write(self, writes: _Writes, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in the next batch of `writes`; return its result once that has committed."""
+        if self._executor is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        loop = asyncio.get_running_loop()
+        write = _Write(work, loop.create_future())
+        writes.waiting.append(write)
+        if writes.committer is None or writes.committer.done():
+            # A task, not this caller: a caller that is cancelled must not stop the batch that
+            # carries other callers' writes.
+            writes.committer = loop.create_task(self._commit_waiting(writes))
+        return cast(T, await write.future)
+
+    async def _commit_waiting(self, writes: _Writes) -> None:
+        """Commit batch after batch until nothing waits; one batch at a time."""
+        while writes.waiting:
+            # A caller that gave up before its batch began has its write dropped, as an
+            # executor job cancelled before it starts never runs.
+            batch = [write for write in writes.waiting if not write.future.done()]
+            writes.waiting = []
+            if not batch:
+                continue
+            try:
+                await self._run(functools.partial(self._commit, writes, batch))
+            except asyncio.CancelledError:
+                # Only when the event loop shuts down: no one would hear the answers any more,
+                # and a later loop must not try to answer futures of this one.
+                for write in (*batch, *writes.waiting):
+                    write.future.cancel()
+                writes.waiting = []
+                raise
+            except Exception as error:  # BEGIN or COMMIT failed: none of the batch happened
+                message = (
+                    error.message
+                    if isinstance(error, StoreUnavailable)
+                    else f"the SQLite store failed: {error!r}"
+                )
+                for write in batch:
+                    if not write.future.done():
+                        write.future.set_exception(StoreUnavailable(message))
+                continue
+            for write in batch:
+                if write.future.done():  # its caller was cancelled meanwhile; the write stands
+                    continue
+                if write.error is None:
+                    write.future.set_result(write.result)
+                elif isinstance(write.error, sqlite3.DatabaseError):
+                    write.future.set_exception(
+                        StoreUnavailable(f"the SQLite store failed: {write.error}")
+                    )
+                else:
+                    write.future.set_exception(write.error)
+
+    @contextlib.contextmanager
+    def _turn(self, writes: _Writes) -> Iterator[None]:
+        """Hold the lock file that our processes take turns on (blocking: on the store's thread)."""
+        if writes.lock is None:
+            yield
+            return
+        fcntl.flock(writes.lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(writes.lock, fcntl.LOCK_UN)
+
+    def _commit(self, writes: _Writes, batch: list[_Write]) -> None:
+        """One transaction for the whole batch, on the store's thread; raises if it did not commit."""
+        db = writes.db
+        if db is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        with self._turn(writes):
+            if db.in_transaction:  # left open by a ROLLBACK that failed; nothing in it stands
+                db.execute("ROLLBACK")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for write in batch:
+                    self._apply(db, write)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    # The error that got us here is the one to report, not a failed ROLLBACK.
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _apply(db: sqlite3.Connection, write: _Write) -> None:
+        db.execute("SAVEPOINT write")
+        try:
+            write.result = write.work(db)
+        except Exception as error:
+            if not db.in_transaction:
+                # SQLite gave up the whole transaction (I/O error, full disk): the batch fails.
+                raise
+            db.execute("ROLLBACK TO write")
+            write.error = error
+        db.execute("RELEASE write")
 
     @property
     def db(self) -> sqlite3.Connection:
-        if self._db is None:
+        if self._main.db is None:
             raise StoreUnavailable("the SQLite store is not open")
-        return self._db
+        return self._main.db
 
     @property
     def counters(self) -> sqlite3.Connection:
-        if self._counters is None:
+        if self._counter_writes.db is None:
             raise StoreUnavailable("the SQLite store is not open")
-        return self._counters
+        return self._counter_writes.db
 
     async def ping(self) -> None:
         await self._run(lambda: self.db.execute("SELECT 1").fetchone())
@@ -274,48 +462,53 @@ class SqliteStore:
     # -- secrets and receipts -----------------------------------------------------------------
 
     async def create(self, secret: StoredSecret | None, receipt: StoredReceipt, now: int) -> None:
-        def write() -> None:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+        receipt_row = (
+            receipt.rid, receipt.sid, receipt.expires_at, pack_receipt_static(receipt),
+            receipt.state.value, receipt.updated, receipt.previewed, receipt.revealed,
+            receipt.burned, receipt.memo, receipt.state.rank,
+        )  # fmt: skip
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(_INSERT_RECEIPT, receipt_row)
+            if secret is not None:
                 db.execute(
-                    _INSERT_RECEIPT,
+                    _INSERT_SECRET,
                     (
-                        receipt.rid, receipt.sid, receipt.expires_at, pack_receipt_static(receipt),
-                        receipt.state.value, receipt.updated, receipt.previewed, receipt.revealed,
-                        receipt.burned, receipt.memo, receipt.state.rank,
+                        secret.sid, secret.rid, secret.envelope, secret.created,
+                        secret.expires_at, int(secret.has_passphrase), int(secret.previewed),
+                        int(secret.owned),
                     ),
                 )  # fmt: skip
-                if secret is not None:
-                    db.execute(
-                        _INSERT_SECRET,
-                        (
-                            secret.sid, secret.rid, secret.envelope, secret.created,
-                            secret.expires_at, int(secret.has_passphrase), int(secret.previewed),
-                        ),
-                    )  # fmt: skip
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
-        await self._run(write)
+        await self._write(self._main, work)
 
     async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
         row = await self._run(lambda: self.db.execute(_GET_SECRET, (sid, now)).fetchone())
         return _secret(row) if row else None
 
     async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
-        row = await self._run(lambda: self.db.execute(_TAKE_SECRET, (sid, now)).fetchone())
-        return _secret(row) if row else None
+        revealed = ReceiptState.REVEALED
+
+        def work(db: sqlite3.Connection) -> list[Any]:
+            rows = db.execute(_TAKE_SECRET, (sid, now)).fetchall()
+            for row in rows:  # one at most; the receipt is marked in the same transaction
+                rid = row[1]
+                db.execute(
+                    _ADVANCE_RECEIPT[revealed],
+                    (revealed.value, revealed.rank, now, now, rid, now, revealed.rank),
+                )
+            return rows
+
+        rows = await self._write(self._main, work)
+        return _secret(rows[0]) if rows else None
 
     async def claim_secret(self, sid: bytes, now: int) -> bool:
         query = "DELETE FROM secrets WHERE sid = ? AND expires_at > ?"
-        return await self._run(lambda: self.db.execute(query, (sid, now)).rowcount == 1)
+        return await self._write(self._main, lambda db: db.execute(query, (sid, now)).rowcount == 1)
 
     async def mark_secret_previewed(self, sid: bytes, now: int) -> None:
         query = "UPDATE secrets SET previewed = 1 WHERE sid = ? AND expires_at > ?"
-        await self._run(lambda: self.db.execute(query, (sid, now)))
+        await self._write(self._main, lambda db: db.execute(query, (sid, now)).rowcount)
 
     async def get_receipt(self, rid: bytes, now: int) -> StoredReceipt | None:
         row = await self._run(lambda: self.db.execute(_GET_RECEIPT, (rid, now)).fetchone())
@@ -324,16 +517,17 @@ class SqliteStore:
     async def advance_receipt(self, rid: bytes, state: ReceiptState, now: int) -> bool:
         params = (state.value, state.rank, now, now, rid, now, state.rank)
         query = _ADVANCE_RECEIPT[state]
-        return await self._run(lambda: self.db.execute(query, params).rowcount == 1)
+        return await self._write(self._main, lambda db: db.execute(query, params).rowcount == 1)
 
     async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:
         query = "UPDATE receipts SET memo = ?, updated = ? WHERE rid = ? AND expires_at > ?"
-        return await self._run(lambda: self.db.execute(query, (memo, now, rid, now)).rowcount == 1)
+        params = (memo, now, rid, now)
+        return await self._write(self._main, lambda db: db.execute(query, params).rowcount == 1)
 
     async def delete_receipt(self, rid: bytes, now: int) -> bool:
         # An expired row goes too (it would only wait for the sweep); only a live one counts.
         query = "DELETE FROM receipts WHERE rid = ? RETURNING expires_at"
-        rows = await self._run(lambda: self.db.execute(query, (rid,)).fetchall())
+        rows = await self._write(self._main, lambda db: db.execute(query, (rid,)).fetchall())
         return any(_live(expires_at, now) for (expires_at,) in rows)
 
     # -- items --------------------------------------------------------------------------------
@@ -342,10 +536,10 @@ class SqliteStore:
         values = (item.kind, item.key, item.owner, item.value, item.expires_at)
         if only_if_absent:
             params = (*values, now)
-            return await self._run(
-                lambda: self.db.execute(_PUT_ITEM_IF_ABSENT, params).rowcount == 1
+            return await self._write(
+                self._main, lambda db: db.execute(_PUT_ITEM_IF_ABSENT, params).rowcount == 1
             )
-        await self._run(lambda: self.db.execute(_PUT_ITEM, values))
+        await self._write(self._main, lambda db: db.execute(_PUT_ITEM, values).rowcount)
         return True
 
     async def get_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
@@ -353,12 +547,13 @@ class SqliteStore:
         return _item(row) if row else None
 
     async def take_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
-        row = await self._run(lambda: self.db.execute(_TAKE_ITEM, (kind, key, now)).fetchone())
-        return _item(row) if row else None
+        params = (kind, key, now)
+        rows = await self._write(self._main, lambda db: db.execute(_TAKE_ITEM, params).fetchall())
+        return _item(rows[0]) if rows else None
 
     async def delete_item(self, kind: str, key: bytes, now: int) -> bool:
         query = "DELETE FROM items WHERE kind = ? AND key = ? RETURNING expires_at"
-        rows = await self._run(lambda: self.db.execute(query, (kind, key)).fetchall())
+        rows = await self._write(self._main, lambda db: db.execute(query, (kind, key)).fetchall())
         return any(_live(expires_at, now) for (expires_at,) in rows)
 
     async def owned_items(self, owner: str, kind: str, now: int) -> list[StoredItem]:
@@ -381,7 +576,7 @@ class SqliteStore:
 
     async def delete_owned(self, owner: str, now: int) -> int:
         query = "DELETE FROM items WHERE owner = ? RETURNING expires_at"
-        rows = await self._run(lambda: self.db.execute(query, (owner,)).fetchall())
+        rows = await self._write(self._main, lambda db: db.execute(query, (owner,)).fetchall())
         return sum(_live(expires_at, now) for (expires_at,) in rows)
 
     # -- counters -----------------------------------------------------------------------------
@@ -394,10 +589,11 @@ class SqliteStore:
             "expires_at = CASE WHEN expires_at <= ? THEN excluded.expires_at ELSE expires_at END "
             "RETURNING value, expires_at"
         )
-        row = await self._run(
-            lambda: self.counters.execute(query, (key, now + window, now, now)).fetchone()
+        params = (key, now + window, now, now)
+        rows = await self._write(
+            self._counter_writes, lambda db: db.execute(query, params).fetchall()
         )
-        return Counter(row[0], row[1])
+        return Counter(rows[0][0], rows[0][1])
 
     async def read_counter(self, key: str, now: int) -> Counter | None:
         query = "SELECT value, expires_at FROM counters WHERE key = ? AND expires_at > ?"
@@ -409,7 +605,8 @@ class SqliteStore:
             "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
         )
-        await self._run(lambda: self.counters.execute(query, (key, value, now + seconds)))
+        params = (key, value, now + seconds)
+        await self._write(self._counter_writes, lambda db: db.execute(query, params).rowcount)
 
     async def export(self, now: int) -> AsyncIterator[tuple[StoredReceipt, StoredSecret | None]]:
         after = b""
@@ -432,17 +629,21 @@ class SqliteStore:
         return int(row[0])
 
     async def sweep(self, now: int) -> int:
-        # In batches, each its own job on the store's thread, so requests slip in between
-        # even when a large backlog of expired rows has built up.
+        # In batches, each its own write, so requests slip in between (in the same group
+        # commits) even when a large backlog of expired rows has built up.
         gone = 0
         for statement in _SWEEPS:
             while True:
                 query = statement
-                deleted: int = await self._run(lambda: self.db.execute(query, (now,)).rowcount)  # noqa: B023 - awaited at once
+                deleted: int = await self._write(
+                    self._main,
+                    lambda db: db.execute(query, (now,)).rowcount,  # noqa: B023 - awaited at once
+                )
                 gone += deleted
                 if deleted < _SWEEP_BATCH:
                     break
-        await self._run(
-            lambda: self.counters.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+        await self._write(
+            self._counter_writes,
+            lambda db: db.execute("DELETE FROM counters WHERE expires_at <= ?", (now,)).rowcount,
         )
         return gone
