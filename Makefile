@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck pytest install clean messages
+.PHONY: run test lint format typecheck pytest install clean messages bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "onetime needs Python 3.11 or newer"'
@@ -27,15 +27,30 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Benchmark against snappass (about 11 minutes; not part of `test`): see docs/performance.md.
+# Needs wrk and a Redis on 127.0.0.1:6379, and installs or starts them when missing (as root).
+# Options go through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--skip-full --rounds 3"`.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "installing wrk"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+		echo "starting redis-server on 127.0.0.1:6379"; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+		for _ in $$(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Extract messages into the template catalog and merge new ones into every language's catalog.
 LOCALES_DIR := src/onetime/web/locales

@@ -1,0 +1,112 @@
+"""The benchmark harness still starts and measures: `bench/run.py --smoke` against onetime.
+
+The smoke run serves onetime on SQLite (in a temporary directory) and on Redis (under a key
+prefix of its own) with one worker each, and runs every onetime scenario for about a second
+with wrk. No snappass here: installing it needs PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = {"create", "reveal", "create+passphrase", "mixed"}
+SERVERS = {"onetime-redis", "onetime-sqlite"}
+# The harness talks to the Redis `make bench` uses, whatever the tests are pointed at.
+HARNESS_REDIS = ("127.0.0.1", 6379)
+
+pytestmark = pytest.mark.slow
+
+
+def require(available: bool, message: str) -> None:
+    """Skip without a tool locally; in CI, where everything must run, fail instead."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def redis_answers() -> bool:
+    try:
+        with socket.create_connection(HARNESS_REDIS, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def remaining_keys(prefix: str) -> list[bytes]:
+    from redis import Redis
+
+    client = Redis(*HARNESS_REDIS)
+    try:
+        return list(client.scan_iter(match=f"{prefix}*", count=1000))
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run the smoke benchmark once; its JSON results."""
+    require(shutil.which("wrk") is not None, "wrk is not installed (apt-get install wrk)")
+    require(redis_answers(), "no Redis at 127.0.0.1:6379 (start redis-server)")
+    root = tmp_path_factory.mktemp("bench")
+    results = root / "smoke.json"
+    command = [sys.executable, "bench/run.py", "--smoke", "--json", str(results)]
+    completed = subprocess.run(
+        [*command, "--work-dir", str(root / "work")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    document: dict[str, Any] = json.loads(results.read_text())
+    return document
+
+
+def test_the_results_file_has_every_part(smoke: dict[str, Any]) -> None:
+    assert {"options", "machine", "throughput", "timings"} <= smoke.keys()
+    assert {"runs", "medians"} <= smoke["throughput"].keys()
+    assert {"cpu_count", "python", "redis", "wrk", "git"} <= smoke["machine"].keys()
+    assert smoke["options"]["smoke"] is True
+
+
+def test_every_scenario_ran_on_both_stores_without_errors(smoke: dict[str, Any]) -> None:
+    medians = {(m["scenario"], m["server"]): m for m in smoke["throughput"]["medians"]}
+    assert set(medians) == {(scenario, server) for scenario in SCENARIOS for server in SERVERS}
+    for key, median in medians.items():
+        assert median["requests"] > 0, key
+        assert median["rps"] > 0, key
+        assert median["errors"] == 0, key
+
+
+def test_reveals_had_a_fresh_secret_each(smoke: dict[str, Any]) -> None:
+    reveals = [run for run in smoke["throughput"]["runs"] if run["scenario"] == "reveal"]
+    assert reveals
+    for run in reveals:
+        assert run["keys_prepared"] >= run["result"]["requests"]
+        assert run["result"]["counters"]["reused"] == 0
+
+
+def test_mixed_runs_went_through_all_three_steps(smoke: dict[str, Any]) -> None:
+    for run in smoke["throughput"]["runs"]:
+        if run["scenario"] == "mixed":
+            counters = run["result"]["counters"]
+            assert counters["creates"] > 0
+            assert counters["receipts"] > 0
+            assert counters["reveals"] > 0
+
+
+def test_the_run_left_no_keys_in_redis(smoke: dict[str, Any]) -> None:
+    assert remaining_keys(smoke["options"]["prefix"]) == []
