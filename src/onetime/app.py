@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import onetime
 from onetime.api import v1, v2
-from onetime.api.fastlane import FastLane, match, route_path
+from onetime.api.fastlane import MATCH_KEY, FastLane, match, route_path
 from onetime.context import AppContext
 from onetime.core.accounts import AccountService
 from onetime.core.clock import Clock, SystemClock
@@ -105,14 +105,12 @@ class OnetimeApp(FastAPI):
     fast_lane: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.fast_lane is not None
-            and scope["type"] == "http"
-            and match(scope["method"], route_path(scope)) is not None
-        ):
-            scope["app"] = self
-            await self.fast_lane(scope, receive, send)
-            return
+        if self.fast_lane is not None and scope["type"] == "http":
+            found = match(scope["method"], route_path(scope))
+            if found is not None:
+                scope["app"], scope[MATCH_KEY] = self, found
+                await self.fast_lane(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

@@ -30,6 +30,7 @@ from onetime.http.errors import PageRenderer, render_problem
 Answer = Callable[[Request, AppContext, str], Awaitable[Any]]
 
 _V1 = "/api/v1/"
+MATCH_KEY = "onetime.fast_lane"
 _RECEIPT_PREFIXES = ("receipt/", "private/", "metadata/")
 
 
@@ -65,7 +66,10 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-def match(method: str, path: str) -> tuple[Answer, str, str] | None:
+Match = tuple[Answer, str, str]
+
+
+def match(method: str, path: str) -> Match | None:
     """The answer for a fast-lane request, its route template and its key; None for the rest."""
     if not path.startswith(_V1):
         return None
@@ -91,10 +95,8 @@ class FastLane:
         self.render_page = render_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = match(scope["method"], route_path(scope))
-        if found is None:  # only OnetimeApp calls this, and only for a request that matched
-            raise LookupError("not a fast-lane request")
-        answer, template, key = found
+        # OnetimeApp matched the request already and left the match here.
+        answer, template, key = scope[MATCH_KEY]
         # What the access log and the error renderer read from a routed request.
         scope["route"] = template
         scope["path_params"] = {"key": key} if key else {}

@@ -51,7 +51,10 @@ from onetime.store.redis_batch import CommandBatcher
 log = logging.getLogger("onetime.store.redis")
 _UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 _OUR_PARAMS = ("prefix", "timeout")
-_NO_SCRIPT = "Redis does not have the script"
+
+
+class _ScriptMissing(StoreUnavailable):
+    """Redis answered NOSCRIPT: it ran nothing, and the script's source should go along."""
 
 
 @functools.cache
@@ -225,7 +228,7 @@ class RedisStore:
         except _UNAVAILABLE as error:
             raise StoreUnavailable(f"Redis is unreachable: {error}") from None
         except redis_errors.NoScriptError:
-            raise StoreUnavailable(_NO_SCRIPT) from None
+            raise _ScriptMissing("Redis does not have the script") from None
         except redis_errors.RedisError as error:
             raise StoreUnavailable(f"Redis failed: {error}") from None
 
@@ -240,10 +243,8 @@ class RedisStore:
         # and then (only then) the source goes along. A missing script ran nothing: safe to resend.
         try:
             return await self._cmd("EVALSHA", _digest(source), 1, key, *args)
-        except StoreUnavailable as error:
-            if not error.message.startswith(_NO_SCRIPT):
-                raise
-        return await self._cmd("EVAL", source, 1, key, *args)
+        except _ScriptMissing:
+            return await self._cmd("EVAL", source, 1, key, *args)
 
     def _secret_key(self, sid: bytes) -> bytes:
         return self.prefix + b"s:" + sid.hex().encode()
