@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         "127.0.0.1", description="Comma-separated proxy addresses whose X-Forwarded-For is believed"
     )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated origins whose pages may read /api/ answers; empty: none"
+    )
     site_name: str = Field("onetime", min_length=1, max_length=60)
     logo_path: Path | None = Field(None, description="An SVG or PNG file shown as the site's logo")
     primary_color: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$")
@@ -111,6 +115,10 @@ class Settings(BaseSettings):
 
     create_limit: int = Field(100, ge=0, description="creations per client per window; 0 = off")
     create_window: int = Field(600, ge=1)
+    reveal_guess_limit: int = Field(
+        300, ge=0, description="failed secret/receipt lookups per client per window; 0 = off"
+    )
+    reveal_guess_window: int = Field(900, ge=1)
 
     argon2_time_cost: int = Field(2, ge=1, le=16)
     argon2_memory_kib: int = Field(19_456, ge=8, le=1_048_576)
@@ -155,7 +163,28 @@ class Settings(BaseSettings):
     def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(domain.lower().lstrip("@") for domain in value)
 
-    @field_validator("secret_previous", "share_domains", "signup_domains", mode="before")
+    @field_validator("cors_origins", mode="after")
+    @classmethod
+    def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Browsers send an Origin as scheme://host[:port], lower case; compare it exactly.
+        origins = []
+        for origin in value:
+            parts = urlsplit(origin.lower())
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or "@" in parts.netloc
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+        return tuple(origins)
+
+    @field_validator(
+        "secret_previous", "share_domains", "signup_domains", "cors_origins", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -215,6 +244,8 @@ class Settings(BaseSettings):
             create_limit=self.create_limit,
             create_window=self.create_window,
             account_create_limit=self.account_create_limit,
+            reveal_guess_limit=self.reveal_guess_limit,
+            reveal_guess_window=self.reveal_guess_window,
         )
 
     def plan_table(self) -> Plans:

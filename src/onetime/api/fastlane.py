@@ -50,7 +50,9 @@ async def _reveal(request: Request, context: AppContext, key: str) -> Any:
 
 async def _receipt(request: Request, context: AppContext, key: str) -> Any:
     caller = await _caller(request)
-    return await v1.receipt_answer(key, context.service, caller, context.settings.base_url)
+    return await v1.receipt_answer(
+        key, context.service, caller, get_client_tag(request), context.settings.base_url
+    )
 
 
 async def _caller(request: Request) -> Caller:

@@ -1,7 +1,9 @@
 """Rate limits and passphrase lockouts, kept as short-lived counters in the store.
 
 Counters are keyed by a keyed hash of the client address (see `Keyring.client_tag`) and by
-the secret's storage id, never by an address or a key, and they expire on their own.
+the secret's storage id, never by an address or a key, and they expire on their own. Being in
+the store, they are shared by every worker process and every node: a limit holds in total,
+not once per process.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class GuardRules:
     passphrase_per_secret: int = 20
     passphrase_window: int = 600
     passphrase_lockout: int = 1800
+    # Failed lookups (unknown, expired, already read or garbled secret and receipt keys).
+    reveal_guess_limit: int = 300
+    reveal_guess_window: int = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,10 @@ class PassphraseAttempt:
     per_secret: int
 
 
+# How many clients with recent failed lookups one process remembers (see `Guards._watch`).
+WATCH_MAX = 10_000
+
+
 class Guards:
     """Checks and records attempts against the rules."""
 
@@ -44,6 +53,11 @@ class Guards:
         self._store = store
         self._clock = clock
         self.rules = rules
+        # Client tags that failed a lookup in this process, and until when their window runs.
+        # Only their lookups read the shared counter first; everybody else's cost nothing.
+        self._watched: dict[str, int] = {}
+        # While the table above is full of live entries, every client's lookups are checked.
+        self._watch_everyone_until = 0
 
     async def count_creation(self, client: str, account_id: str | None = None) -> None:
         """Count one creation by `client` (or by the account); raise RateLimited past the limit.
@@ -65,8 +79,90 @@ class Guards:
         if counter.value > limit:
             raise RateLimited(
                 N_("You have created many secrets in a short time. Please wait and try again."),
-                retry_after=counter.expires_at - now,
+                retry_after=_remaining(counter.expires_at, now, window),
             )
+
+    # -- guessing keys ------------------------------------------------------------------------
+
+    async def check_lookups(self, client: str | None) -> None:
+        """Before a secret or receipt lookup: refuse a client that has used up its misses.
+
+        The shared counter is read only for clients that missed in this process during their
+        window (or for everyone while that table is full). A process that has not seen a client
+        miss lets its lookups through until the first one misses, which `count_miss` then
+        refuses: the misses answered "not found" never add up to more than the limit, and a
+        key that is right is never refused to a client under the limit.
+        """
+        limit = self.rules.reveal_guess_limit
+        if client is None or limit <= 0:
+            return
+        now = self._clock.now()
+        if not self._is_watched(client, now):
+            return
+        counter = await self._store.read_counter(self._miss_key(client), now)
+        if counter is not None and counter.value >= limit:
+            self._too_many_misses(
+                _remaining(counter.expires_at, now, self.rules.reveal_guess_window)
+            )
+
+    async def count_miss(self, client: str | None) -> None:
+        """A lookup by `client` found nothing: count it, and refuse it past the limit.
+
+        The caller raises NotFound when this returns. Successful lookups are never counted.
+        """
+        rules = self.rules
+        if client is None or rules.reveal_guess_limit <= 0:
+            return
+        now = self._clock.now()
+        counter = await self._store.hit_counter(
+            self._miss_key(client), rules.reveal_guess_window, now
+        )
+        self._watch(client, counter.expires_at, now)
+        if counter.value > rules.reveal_guess_limit:
+            self._too_many_misses(_remaining(counter.expires_at, now, rules.reveal_guess_window))
+
+    def _is_watched(self, client: str, now: int) -> bool:
+        if now < self._watch_everyone_until:
+            return True
+        until = self._watched.get(client)
+        if until is None:
+            return False
+        if until <= now:
+            del self._watched[client]
+            return False
+        return True
+
+    def _watch(self, client: str, until: int, now: int) -> None:
+        """Remember that `client` missed, until its window ends; bounded in size.
+
+        When the table is full of live entries, this process checks every client's lookups
+        until the last of those windows ends, rather than forget anyone early.
+        """
+        watched = self._watched
+        if client in watched or len(watched) < WATCH_MAX:
+            watched[client] = until
+            return
+        if now < self._watch_everyone_until:
+            self._watch_everyone_until = max(self._watch_everyone_until, until)
+            return
+        self._watched = watched = {tag: end for tag, end in watched.items() if end > now}
+        if len(watched) < WATCH_MAX:
+            watched[client] = until
+        else:
+            self._watch_everyone_until = max(until, *watched.values())
+
+    @staticmethod
+    def _too_many_misses(retry_after: int) -> NoReturn:
+        raise RateLimited(
+            N_("Too many requests for unknown links from your network. Please wait and try again."),
+            retry_after=retry_after,
+        )
+
+    @staticmethod
+    def _miss_key(client: str) -> str:
+        return f"miss:{client}"
+
+    # -- passphrases ----------------------------------------------------------------------------
 
     async def check_passphrase_lock(self, sid: bytes, client: str) -> None:
         """Raise RateLimited when passphrase guessing on this secret is locked for this client."""
@@ -74,7 +170,7 @@ class Guards:
         for key in (self._lock_key(sid, client), self._lock_key(sid, None)):
             lock = await self._store.read_counter(key, now)
             if lock is not None:
-                self._locked(lock.expires_at - now)
+                self._locked(_remaining(lock.expires_at, now, self.rules.passphrase_lockout))
 
     async def begin_passphrase_attempt(self, sid: bytes, client: str) -> PassphraseAttempt:
         """Check the locks, then count this attempt *before* the passphrase is tried.
@@ -132,3 +228,12 @@ class Guards:
     @staticmethod
     def _lock_key(sid: bytes, client: str | None) -> str:
         return f"lock:{sid.hex()[:32]}" + (f":{client}" if client else "")
+
+
+def _remaining(expires_at: int, now: int, longest: int) -> int:
+    """Seconds until a counter's window ends, as Retry-After: never more than the window.
+
+    Another process may have opened the window a second later by its clock than `now` here
+    (read before the store answered), which would otherwise promise one second too many.
+    """
+    return min(expires_at - now, longest)

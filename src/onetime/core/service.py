@@ -242,22 +242,38 @@ class SecretService:
             raise NotFound(_NOT_FOUND if kind is KeyKind.SECRET else _NO_RECEIPT)
         return key
 
-    async def secret_status(self, key_text: str) -> SecretView:
+    # `client` is the caller's tag (see deps.get_client_tag): its failed lookups are counted and
+    # limited (Guards.check_lookups). None is for the service's own lookups, never counted.
+
+    async def _find(self, kind: KeyKind, text: str, client: str | None) -> LinkKey:
+        """Parse a key a client sent, once the client may still look keys up."""
+        await self.guards.check_lookups(client)
+        key = self.codec.parse(kind, text)
+        if key is None:
+            raise await self._miss(kind, client)
+        return key
+
+    async def _miss(self, kind: KeyKind, client: str | None) -> NotFound:
+        """Count a lookup that found nothing; the NotFound to raise (RateLimited past the limit)."""
+        await self.guards.count_miss(client)
+        return NotFound(_NOT_FOUND if kind is KeyKind.SECRET else _NO_RECEIPT)
+
+    async def secret_status(self, key_text: str, client: str | None) -> SecretView:
         """Describe a live secret without touching it. Raises NotFound."""
-        key = self._parse(KeyKind.SECRET, key_text)
+        key = await self._find(KeyKind.SECRET, key_text, client)
         now = self.clock.now()
         secret = await self.store.get_secret(key.storage_id, now)
         if secret is None:
-            raise NotFound(_NOT_FOUND)
+            raise await self._miss(KeyKind.SECRET, client)
         return self._secret_view(key.text, secret, now, "previewed" if secret.previewed else "new")
 
-    async def preview(self, key_text: str) -> SecretView:
+    async def preview(self, key_text: str, client: str | None) -> SecretView:
         """The share page was opened: note it (the receipt shows it) but consume nothing."""
-        key = self._parse(KeyKind.SECRET, key_text)
+        key = await self._find(KeyKind.SECRET, key_text, client)
         now = self.clock.now()
         secret = await self.store.get_secret(key.storage_id, now)
         if secret is None:
-            raise NotFound(_NOT_FOUND)
+            raise await self._miss(KeyKind.SECRET, client)
         if not secret.previewed:
             await self.store.mark_secret_previewed(key.storage_id, now)
             await self.store.advance_receipt(secret.rid, ReceiptState.PREVIEWED, now)
@@ -269,7 +285,7 @@ class SecretService:
         Without a passphrase it is one atomic take. With one, the content is decrypted first and
         only then claimed, so a wrong passphrase leaves the secret where it was.
         """
-        key = self._parse(KeyKind.SECRET, key_text)
+        key = await self._find(KeyKind.SECRET, key_text, client)
         sid, now = key.storage_id, self.clock.now()
         if not passphrase:
             taken = await self.store.take_secret(sid, now)
@@ -277,7 +293,7 @@ class SecretService:
                 return await self._finish_reveal(key, taken, passphrase=None, now=now)
         secret = await self.store.get_secret(sid, now)
         if secret is None:
-            raise NotFound(_NOT_FOUND)
+            raise await self._miss(KeyKind.SECRET, client)
         if secret.has_passphrase and not passphrase:
             raise WrongPassphrase(N_("This secret needs its passphrase."))
         attempt = (
@@ -300,7 +316,8 @@ class SecretService:
             )
             raise NotFound(_NOT_FOUND) from None
         if not await self.store.claim_secret(sid, now):
-            raise NotFound(_NOT_FOUND)
+            # Another caller took it meanwhile: for this one it is already read.
+            raise await self._miss(KeyKind.SECRET, client)
         await self.store.advance_receipt(secret.rid, ReceiptState.REVEALED, now)
         self._announce_reveal(secret, now)
         return self._revealed_view(key, secret, plaintext, now)
@@ -344,16 +361,16 @@ class SecretService:
 
     # -- the creator's side -------------------------------------------------------------------
 
-    async def receipt(self, key_text: str) -> ReceiptView:
+    async def receipt(self, key_text: str, client: str | None = None) -> ReceiptView:
         """The receipt with its current state. Raises NotFound."""
-        key = self._parse(KeyKind.RECEIPT, key_text)
+        key = await self._find(KeyKind.RECEIPT, key_text, client)
         now = self.clock.now()
-        return await self._load_receipt(key, now)
+        return await self._load_receipt(key, now, client)
 
-    async def _load_receipt(self, key: LinkKey, now: int) -> ReceiptView:
+    async def _load_receipt(self, key: LinkKey, now: int, client: str | None = None) -> ReceiptView:
         stored = await self.store.get_receipt(key.storage_id, now)
         if stored is None:
-            raise NotFound(_NO_RECEIPT)
+            raise await self._miss(KeyKind.RECEIPT, client)
         secret_key, state = None, stored.state
         if state.rank < ReceiptState.REVEALED.rank:
             if await self.store.get_secret(stored.sid, now) is not None:
@@ -366,11 +383,11 @@ class SecretService:
 
     async def burn(self, key_text: str, passphrase: str | None, client: str) -> ReceiptView:
         """Destroy the unread secret behind a receipt. Burning twice is harmless."""
-        key = self._parse(KeyKind.RECEIPT, key_text)
+        key = await self._find(KeyKind.RECEIPT, key_text, client)
         now = self.clock.now()
         stored = await self.store.get_receipt(key.storage_id, now)
         if stored is None:
-            raise NotFound(_NO_RECEIPT)
+            raise await self._miss(KeyKind.RECEIPT, client)
         secret = None
         if stored.state.rank < ReceiptState.REVEALED.rank:
             secret = await self.store.get_secret(stored.sid, now)
@@ -400,13 +417,15 @@ class SecretService:
             await self.guards.count_wrong_passphrase(secret.sid, client, attempt)
             raise
 
-    async def set_memo(self, key_text: str, memo: str, caller: Caller) -> ReceiptView:
+    async def set_memo(
+        self, key_text: str, memo: str, caller: Caller, client: str | None = None
+    ) -> ReceiptView:
         """Attach a private note to a receipt; only its owner (when it has one) may."""
-        key = self._parse(KeyKind.RECEIPT, key_text)
+        key = await self._find(KeyKind.RECEIPT, key_text, client)
         now = self.clock.now()
         stored = await self.store.get_receipt(key.storage_id, now)
         if stored is None:
-            raise NotFound(_NO_RECEIPT)
+            raise await self._miss(KeyKind.RECEIPT, client)
         if stored.owner_id is not None and stored.owner_id != caller.account_id:
             raise Forbidden(
                 N_("Only the account that made this receipt can change it."), code="not_owner"

@@ -232,9 +232,9 @@ async def generate(
 
 
 @router.api_route("/secret/{key}", methods=["GET", "HEAD"])
-async def reveal_page(key: str, request: Request, service: Service) -> Response:
+async def reveal_page(key: str, request: Request, service: Service, client: ClientTag) -> Response:
     try:
-        view = await service.preview(key)
+        view = await service.preview(key, client)
     except NotFound:
         return _gone(request)
     return render(request, "reveal.html", key=view.key, has_passphrase=view.has_passphrase)
@@ -275,9 +275,9 @@ async def reveal(key: str, request: Request, service: Service, client: ClientTag
 @router.api_route("/receipt/{key}", methods=["GET", "HEAD"])
 @router.api_route("/private/{key}", methods=["GET", "HEAD"])
 async def receipt_page(
-    key: str, request: Request, service: Service, settings: CurrentSettings
+    key: str, request: Request, service: Service, client: ClientTag, settings: CurrentSettings
 ) -> Response:
-    view = await service.receipt(key)
+    view = await service.receipt(key, client)
     return _share_page(
         request,
         settings,
@@ -340,7 +340,7 @@ async def burn(
 ) -> Response:
     form = await checked_form(request)
     if not form.get("confirm"):
-        view = await service.receipt(key)
+        view = await service.receipt(key, client)
         if view.is_live:
             error = FormError(_CONFIRM_BURN, field="confirm")
             return _share_page(request, settings, view, status=422, error=error)
