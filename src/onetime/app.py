@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import onetime
 from onetime.api import v1, v2
 from onetime.api.fastlane import MATCH_KEY, FastLane, match, route_path
+from onetime.api.openapi import HEALTH
 from onetime.context import AppContext
 from onetime.core.accounts import AccountService
 from onetime.core.clock import Clock, SystemClock
@@ -92,6 +94,34 @@ async def _sweep_forever(store: Store, clock: Clock, interval: int) -> None:
             log.error("sweep failed: %s", type(error).__name__)
 
 
+class ApiCors:
+    """CORS for /api/ only, and only for the origins in ONETIME_CORS_ORIGINS; never credentials.
+
+    A request from any other origin, and every page, passes by untouched: no CORS header at all,
+    so browsers keep other sites' scripts from reading the answers.
+    """
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=sorted(self.origins),
+            allow_methods=("GET", "POST", "PATCH"),
+            allow_headers=("Authorization", "Content-Type"),
+            expose_headers=("Retry-After", "X-OTS-Intended-Status"),
+            allow_credentials=False,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and route_path(scope).startswith("/api/"):
+            origin = next((v for k, v in scope["headers"] if k == b"origin"), b"")
+            if origin.decode("latin-1") in self.origins:
+                await self.cors(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _operation_id(route: APIRoute) -> str:
     # One route object can serve several methods and aliases; name every pair uniquely.
     methods = "_".join(sorted(route.methods or ()))
@@ -153,7 +183,9 @@ def create_app(
     app.state.context = context
 
     # HEAD is its own undocumented route: one route with two methods repeats its operationId.
-    @app.get("/health", tags=["service"], summary="200 when the store answers, 503 when not")
+    @app.get(
+        "/health", tags=["service"], summary="200 when the store answers, 503 when not", **HEALTH
+    )
     @app.head("/health", include_in_schema=False)
     async def health() -> JSONResponse:
         try:
@@ -176,6 +208,8 @@ def create_app(
     layers: list[tuple[Any, dict[str, Any]]] = [
         (CatchAll, {"render_page": render_problem_page}),
         (BodyLimit, {"max_bytes": settings.max_request_bytes, "render_page": render_problem_page}),
+        # CORS, when configured, answers preflights inside the security headers and the log.
+        *([(ApiCors, {"origins": settings.cors_origins})] if settings.cors_origins else []),
         (SecurityHeaders, {"hsts": settings.ssl}),
         (AccessLog, {}),
     ]

@@ -7,6 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from onetime.api.auth import OPTIONAL_AUTH, AccountCaller, AnyCaller
+from onetime.api.openapi import (
+    PathKey,
+    V1Burned,
+    V1Created,
+    V1Receipt,
+    V1Revealed,
+    V1Status,
+    v1_answers,
+    with_key,
+)
 from onetime.api.params import parse_length, parse_recipients, read_params, text_param
 from onetime.api.serializers import v1_receipt
 from onetime.core.policy import parse_ttl
@@ -18,15 +28,63 @@ router = APIRouter(prefix="/api/v1", tags=["v1 (legacy)"])
 STATUS = {"status": "nominal", "locale": "en"}
 
 
-@router.get("/status", summary="Service status")
+_TTL = {
+    "anyOf": [{"type": "integer"}, {"type": "string"}],
+    "description": "Lifetime in seconds; clamped to the allowed range.",
+}
+_RECIPIENT = {
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    "description": "Email addresses, comma-separated or repeated (accounts only).",
+}
+
+
+def _extra(
+    fields: dict[str, dict[str, Any]] | None = None,
+    key: bool = False,
+    required: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """OpenAPI for a v1 route taking an account or nobody: its path key and its body fields.
+
+    The body is read by read_params: form-encoded or JSON, the same fields (query parameters
+    work too, which is why no body is required as such).
+    """
+    extra: dict[str, Any] = dict(OPTIONAL_AUTH)
+    if key:  # v1 answers every error as a legacy 404, never FastAPI's 422: see PathKey
+        extra = with_key(extra)
+    if fields:
+        schema: dict[str, Any] = {"type": "object", "properties": fields}
+        if required:
+            schema["required"] = list(required)
+        extra["requestBody"] = {
+            "required": False,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": schema},
+                "application/json": {"schema": schema},
+            },
+        }
+    return extra
+
+
+_STRING: dict[str, Any] = {"type": "string"}
+_CREATE_FIELDS: dict[str, dict[str, Any]] = {
+    "ttl": _TTL,
+    "passphrase": _STRING,
+    "recipient": _RECIPIENT,
+    "share_domain": _STRING,
+}
+_PASSPHRASE: dict[str, dict[str, Any]] = {"passphrase": _STRING}
+
+
+@router.get("/status", summary="Service status", **v1_answers(V1Status, store=False))
 async def status() -> dict[str, str]:
     return STATUS
 
 
 @router.get(
     "/authcheck",
-    summary="Check HTTP Basic credentials (the status, or a 401)",
+    summary="Check HTTP Basic credentials (the status, or an error meaning 401)",
     description="Answers like /status when the email (or account id) and API token match.",
+    **v1_answers(V1Status),
 )
 async def authcheck(caller: AccountCaller) -> dict[str, str]:
     return STATUS
@@ -49,14 +107,26 @@ _CREATE_NOTES = (
 )
 
 
+_SHARE = _extra(
+    {"secret": {"type": "string", "minLength": 1, "description": "The text to share."}}
+    | _CREATE_FIELDS,
+    required=("secret",),
+)
+
+
 @router.post(
-    "/share", summary="Share a secret", description=_CREATE_NOTES, openapi_extra=OPTIONAL_AUTH
+    "/share",
+    summary="Share a secret",
+    description=_CREATE_NOTES,
+    openapi_extra=_SHARE,
+    **v1_answers(V1Created, body=True),
 )
 @router.post(
     "/create",
     summary="Share a secret (alias)",
     description=_CREATE_NOTES,
-    openapi_extra=OPTIONAL_AUTH,
+    openapi_extra=_SHARE,
+    **v1_answers(V1Created, body=True),
 )
 async def share(
     request: Request,
@@ -72,7 +142,16 @@ async def share(
     "/generate",
     summary="Generate a password and share it",
     description=_CREATE_NOTES,
-    openapi_extra=OPTIONAL_AUTH,
+    openapi_extra=_extra(
+        {
+            "length": {
+                "anyOf": [{"type": "integer"}, {"type": "string"}],
+                "description": "Password length (default 12, at most 128).",
+            },
+            **_CREATE_FIELDS,
+        }
+    ),
+    **v1_answers(V1Created, body=True),
 )
 async def generate(
     request: Request,
@@ -97,10 +176,13 @@ async def generate(
 
 
 @router.post(
-    "/secret/{key}", summary="Reveal a secret (it is gone afterwards)", openapi_extra=OPTIONAL_AUTH
+    "/secret/{key}",
+    summary="Reveal a secret (it is gone afterwards)",
+    openapi_extra=_extra(_PASSPHRASE, key=True),
+    **v1_answers(V1Revealed, body=True),
 )
 async def reveal(
-    key: str, request: Request, service: Service, caller: AnyCaller, client: ClientTag,
+    key: PathKey, request: Request, service: Service, caller: AnyCaller, client: ClientTag,
     settings: CurrentSettings,
 ) -> dict[str, Any]:  # fmt: skip
     return await reveal_answer(request, key, service, client, settings.base_url)
@@ -112,6 +194,7 @@ async def reveal(
     summary="Recent receipts of the account (HTTP Basic)",
     description="The account's receipts of the last 30 days, newest first, without the secrets' "
     "keys. Aliases: /private/recent, /metadata/recent.",
+    **v1_answers(list[V1Receipt]),
 )
 @router.get("/private/recent", include_in_schema=False)
 @router.get("/metadata/recent", include_in_schema=False)
@@ -123,25 +206,36 @@ async def recent(
 
 
 # One route per documented method: a route with several methods repeats its OpenAPI operationId.
-@router.get("/receipt/{key}", summary="Read a receipt", openapi_extra=OPTIONAL_AUTH)
-@router.post("/receipt/{key}", summary="Read a receipt", openapi_extra=OPTIONAL_AUTH)
+@router.get(
+    "/receipt/{key}",
+    summary="Read a receipt",
+    openapi_extra=_extra(key=True),
+    **v1_answers(V1Receipt),
+)
+@router.post(
+    "/receipt/{key}",
+    summary="Read a receipt",
+    openapi_extra=_extra(key=True),
+    **v1_answers(V1Receipt, body=True),
+)
 @router.api_route("/private/{key}", methods=["GET", "POST"], include_in_schema=False)
 @router.api_route("/metadata/{key}", methods=["GET", "POST"], include_in_schema=False)
 async def receipt(
-    key: str, service: Service, caller: AnyCaller, settings: CurrentSettings
+    key: PathKey, service: Service, caller: AnyCaller, client: ClientTag, settings: CurrentSettings
 ) -> dict[str, Any]:
-    return await receipt_answer(key, service, caller, settings.base_url)
+    return await receipt_answer(key, service, caller, client, settings.base_url)
 
 
 @router.post(
     "/receipt/{key}/burn",
     summary="Burn the unread secret behind a receipt",
-    openapi_extra=OPTIONAL_AUTH,
+    openapi_extra=_extra(_PASSPHRASE, key=True),
+    **v1_answers(V1Burned, body=True),
 )
 @router.post("/private/{key}/burn", include_in_schema=False)
 @router.post("/metadata/{key}/burn", include_in_schema=False)
 async def burn(
-    key: str, request: Request, service: Service, caller: AnyCaller, client: ClientTag,
+    key: PathKey, request: Request, service: Service, caller: AnyCaller, client: ClientTag,
     settings: CurrentSettings,
 ) -> dict[str, Any]:  # fmt: skip
     params = await read_params(request)
@@ -181,6 +275,6 @@ async def reveal_answer(
 
 
 async def receipt_answer(
-    key: str, service: SecretService, caller: Caller, base_url: str
+    key: str, service: SecretService, caller: Caller, client: str, base_url: str
 ) -> dict[str, Any]:
-    return v1_receipt(await service.receipt(key), base_url, caller)
+    return v1_receipt(await service.receipt(key, client), base_url, caller)

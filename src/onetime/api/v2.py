@@ -8,6 +8,24 @@ from starlette.exceptions import HTTPException
 
 import onetime
 from onetime.api.auth import OPTIONAL_AUTH, AccountCaller, AnyCaller, authenticate, guest
+from onetime.api.openapi import (
+    ACCOUNT,
+    GUEST,
+    JSON_BODY,
+    LOOKUP,
+    PathKey,
+    V2Created,
+    V2Locales,
+    V2ReceiptAnswer,
+    V2Recent,
+    V2SecretAnswer,
+    V2SecretStatus,
+    V2SecretStatuses,
+    V2Status,
+    V2Version,
+    v2_answers,
+    with_key,
+)
 from onetime.api.params import parse_length, parse_recipients
 from onetime.api.serializers import (
     delivery,
@@ -84,7 +102,10 @@ class StatusBody(Loose):
 
 
 class MemoBody(Loose):
-    memo: str | None = Field(None, max_length=10_000)
+    # The service allows 500 characters (422 past that); this bound refuses far longer ones early.
+    memo: str | None = Field(
+        None, max_length=10_000, description="A private note, at most 500 characters."
+    )
 
 
 def _created(created: Created, settings_base: str, kind: str) -> dict[str, Any]:
@@ -125,9 +146,35 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
     # Account-or-anonymous routes document Basic as optional; guest routes take no credentials.
     extra = OPTIONAL_AUTH if caller_dependency is authenticate else None
     notes = _CREATE_NOTES if extra else _GUEST_NOTES
+    # Who may call: errors about credentials (accounts) or about guest use being off.
+    who = ACCOUNT if extra else GUEST
+    json_body = (*JSON_BODY, 415)  # require_json refuses other formats
+    reveal_query = {
+        **(extra or {}),
+        "parameters": [
+            {
+                "name": "continue",
+                "in": "query",
+                "required": False,
+                "description": "true: reveal the secret (it is gone afterwards).",
+                "schema": {"anyOf": [{"type": "boolean"}, {"type": "string"}]},
+            },
+            {
+                "name": "passphrase",
+                "in": "query",
+                "required": False,
+                "description": "With continue=true, for a secret that has one.",
+                "schema": {"type": "string"},
+            },
+        ],
+    }
 
     @router.post(
-        "/secret/conceal", summary="Share a secret", description=notes, openapi_extra=extra
+        "/secret/conceal",
+        summary="Share a secret",
+        description=notes,
+        openapi_extra=extra,
+        **v2_answers(V2Created, who, json_body, 429),
     )
     async def conceal(
         body: CreateBody,
@@ -155,6 +202,7 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         summary="Generate a password and share it",
         description=notes,
         openapi_extra=extra,
+        **v2_answers(V2Created, who, json_body, 429),
     )
     async def generate(
         body: CreateBody,
@@ -179,8 +227,15 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         )
         return _created(created, settings.base_url, "generate")
 
-    @router.post("/secret/status", summary="State of several secrets", openapi_extra=extra)
-    async def many_status(body: StatusBody, service: Service, caller: CallerDep) -> dict[str, Any]:
+    @router.post(
+        "/secret/status",
+        summary="State of several secrets",
+        openapi_extra=extra,
+        **v2_answers(V2SecretStatuses, who, json_body, 429),
+    )
+    async def many_status(
+        body: StatusBody, service: Service, caller: CallerDep, client: ClientTag
+    ) -> dict[str, Any]:
         raw = body.identifiers
         items = raw.split(",") if isinstance(raw, str) else raw
         if not isinstance(items, list) or not all(isinstance(k, str) for k in items):
@@ -196,7 +251,7 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
         records = []
         for key in keys:
             try:
-                records.append(v2_secret(await service.secret_status(key)))
+                records.append(v2_secret(await service.secret_status(key, client)))
             except NotFound:
                 # Echo what was asked, minus what JSON cannot carry out (lone surrogates).
                 echo = key.encode("utf-8", errors="replace").decode("utf-8")
@@ -206,7 +261,8 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
     @router.get(
         "/secret/{key}",
         summary="A secret's metadata; reveals it only with continue=true",
-        openapi_extra=extra,
+        openapi_extra=reveal_query,
+        **v2_answers(V2SecretAnswer, who, LOOKUP, 422),
     )
     async def show(
         key: str, request: Request, service: Service, caller: CallerDep, client: ClientTag
@@ -218,13 +274,14 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
                 "record": v2_secret(view),
                 "details": reveal_details(view, True),
             }
-        view = await service.preview(key)
+        view = await service.preview(key, client)
         return {"success": True, "record": v2_secret(view), "details": reveal_details(view, False)}
 
     @router.post(
         "/secret/{key}/reveal",
         summary="Reveal a secret (it is gone afterwards)",
         openapi_extra=extra,
+        **v2_answers(V2SecretAnswer, who, json_body, LOOKUP),
     )
     async def reveal(
         key: str,
@@ -239,11 +296,14 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
     @router.get(
         "/secret/{key}/status",
         summary="Whether a secret can still be revealed",
-        openapi_extra=extra,
+        openapi_extra=with_key(extra),  # no 422: see PathKey
+        **v2_answers(V2SecretStatus, who, 429),
     )
-    async def one_status(key: str, service: Service, caller: CallerDep) -> dict[str, Any]:
+    async def one_status(
+        key: PathKey, service: Service, caller: CallerDep, client: ClientTag
+    ) -> dict[str, Any]:
         try:
-            view = await service.secret_status(key)
+            view = await service.secret_status(key, client)
         except NotFound:
             return {"success": True, "record": {"state": "unknown"}}
         return {
@@ -252,18 +312,27 @@ def secret_routes(caller_dependency: Any) -> APIRouter:
             "details": {"current_expiration": view.remaining},
         }
 
-    @router.get("/receipt/{key}", summary="Read a receipt", openapi_extra=extra)
+    @router.get(
+        "/receipt/{key}",
+        summary="Read a receipt",
+        openapi_extra=with_key(extra),  # no 422: see PathKey
+        **v2_answers(V2ReceiptAnswer, who, LOOKUP),
+    )
     @router.get("/private/{key}", include_in_schema=False)
     async def receipt(
-        key: str, service: Service, caller: CallerDep, settings: CurrentSettings
-    ) -> dict[str, Any]:
-        view = await service.receipt(key)
+        key: PathKey, service: Service, caller: CallerDep, client: ClientTag,
+        settings: CurrentSettings,
+    ) -> dict[str, Any]:  # fmt: skip
+        view = await service.receipt(key, client)
         return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
 
     @router.post(
         "/receipt/{key}/burn",
         summary="Burn the unread secret behind a receipt",
+        description='Needs `{"continue": true}` (422 without it), and the passphrase when the '
+        "secret has one. Burning a secret that is gone already answers the receipt as it is.",
         openapi_extra=extra,
+        **v2_answers(V2ReceiptAnswer, who, json_body, LOOKUP),
     )
     @router.post("/private/{key}/burn", include_in_schema=False)
     async def burn(
@@ -284,15 +353,19 @@ def build_router() -> APIRouter:
     """All of v2: account-or-anonymous routes, guest routes, and service information."""
     router = APIRouter(prefix="/api/v2", tags=["v2"])
 
-    @router.get("/status", summary="Service status")
+    @router.get("/status", summary="Service status", **v2_answers(V2Status))
     async def status() -> dict[str, Any]:
         return {"success": True, "status": "nominal", "locale": "en"}
 
-    @router.get("/supported-locales", summary="Languages the service speaks")
+    @router.get(
+        "/supported-locales", summary="Languages the service speaks", **v2_answers(V2Locales)
+    )
     async def supported_locales() -> dict[str, Any]:
         return {"success": True, "locales": LOCALES, "default_locale": "en", "locale": "en"}
 
-    @router.get("/version", summary="Service version (HTTP Basic)")
+    @router.get(
+        "/version", summary="Service version (HTTP Basic)", **v2_answers(V2Version, ACCOUNT)
+    )
     async def version(caller: AccountCaller) -> dict[str, Any]:
         return {"success": True, "version": onetime.__version__.split("."), "locale": "en"}
 
@@ -304,6 +377,7 @@ def build_router() -> APIRouter:
         "`since` (the oldest creation time listed), `now`, and `locked`: how many entries were "
         "filed under a password the account has since reset, which can no longer be opened. "
         "Alias: /private/recent.",
+        **v2_answers(V2Recent, ACCOUNT),
     )
     @router.get("/private/recent", include_in_schema=False)
     async def recent(caller: AccountCaller, context: Context) -> dict[str, Any]:
@@ -329,11 +403,13 @@ def build_router() -> APIRouter:
         description="A receipt made by an account can be changed only by that account "
         "(HTTP Basic); another caller gets 403 with code `not_owner`.",
         openapi_extra=OPTIONAL_AUTH,
+        **v2_answers(V2ReceiptAnswer, ACCOUNT, JSON_BODY, LOOKUP),
     )
     async def memo(
-        key: str, body: MemoBody, service: Service, caller: AnyCaller, settings: CurrentSettings
-    ) -> dict[str, Any]:
-        view = await service.set_memo(key, body.memo or "", caller)
+        key: str, body: MemoBody, service: Service, caller: AnyCaller, client: ClientTag,
+        settings: CurrentSettings,
+    ) -> dict[str, Any]:  # fmt: skip
+        view = await service.set_memo(key, body.memo or "", caller, client)
         return {"success": True, "record": v2_receipt_view(view, settings.base_url), "details": {}}
 
     router.include_router(secret_routes(authenticate))
