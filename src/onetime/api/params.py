@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from onetime.core.errors import N_, InvalidInput
 from onetime.core.passwords import DEFAULT_LENGTH
+from onetime.mail.address import check_recipient
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _FORM_TYPES = (_URLENCODED, "multipart/form-data")
@@ -92,11 +94,21 @@ def parse_recipients(value: object) -> tuple[str, ...]:
         raise InvalidInput(f"At most {MAX_RECIPIENTS} recipients.", field="recipient")
     for address in addresses:
         local, at, domain = address.partition("@")
-        if not (at and local and "." in domain) or any(
-            c.isspace() or c in '<>,;"' for c in address
-        ):
+        if not (at and local and "." in domain and _mailable(address)):
             raise InvalidInput(N_("A recipient is not a valid email address."), field="recipient")
     return addresses
+
+
+def _mailable(address: str) -> bool:
+    """Whether the mailer takes `address` into a To header as it is: refuse it here, not after
+    the secret is made. No control, format or unassigned characters (NUL, bidi overrides...)."""
+    if any(unicodedata.category(char)[0] == "C" for char in address):
+        return False
+    try:
+        check_recipient(address)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_length(value: object) -> int:
@@ -105,6 +117,8 @@ def parse_length(value: object) -> int:
         return DEFAULT_LENGTH
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 6:
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if text.isascii() and text.isdigit() and len(text) < 6:
+        return int(text)
     raise InvalidInput(N_("length must be a whole number."), field="length")

@@ -98,9 +98,11 @@ class KeyCodec:
 
     def parse(self, kind: KeyKind, text: str) -> LinkKey | None:
         """Return the key if `text` is a well-formed key of `kind` made by this server, else None."""
-        text = text.strip().lower()
-        if len(text) != KEY_LENGTH:
+        text = text.strip()
+        # Keys are ASCII: refuse the rest before case folding, which turns KELVIN SIGN into "k".
+        if len(text) != KEY_LENGTH or not text.isascii():
             return None
+        text = text.lower()
         data = decode_base36(text, RANDOM_BYTES + CHECK_BYTES)
         if data is None:
             return None

@@ -87,9 +87,12 @@ def parse_ttl(value: object) -> int | None:
     if isinstance(value, str):
         text = value.strip()
         if text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
-            if len(text) > 12:
-                return 10**12  # absurdly long: it will be clamped to the maximum anyway
-            return int(text)
+            negative = text.startswith("-")
+            digits = text.lstrip("-").lstrip("0") or "0"
+            if len(digits) > 12:
+                # Absurdly long: it will be clamped to the nearest end of the range anyway.
+                return -(10**12) if negative else 10**12
+            return -int(digits) if negative else int(digits)
     raise InvalidInput(N_("ttl must be a whole number of seconds, like 3600."), field="ttl")
 
 

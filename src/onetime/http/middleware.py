@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from onetime.http.errors import PageRenderer
 
 access_log = logging.getLogger("onetime.access")
+CLIENT_LEFT = 499  # logged when the client went away before any answer was sent
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -134,7 +135,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
 
         async def record_status(message: Message) -> None:
             nonlocal status
@@ -144,7 +145,12 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, record_status)
+        except Exception:
+            status = status or 500  # the server answers 500 for an exception that got this far
+            raise
         finally:
+            # No answer at all: the client left before one was due (nginx's 499), not a 500.
+            status = status or CLIENT_LEFT
             elapsed_ms = (time.perf_counter() - started) * 1000
             access_log.info(
                 "%s %s %d %.1fms", scope["method"], route_template(scope), status, elapsed_ms
