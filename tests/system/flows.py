@@ -17,10 +17,13 @@ class Traces:
         return self.contents + self.keys + self.passphrases
 
 
-def run_all_flows(base_url: str, tag: str) -> Traces:
-    """Create, preview, reveal, burn, fail passphrases and generate, through v1, v2 and pages."""
+def run_all_flows(base_url: str, tag: str, headers: dict[str, str] | None = None) -> Traces:
+    """Create, preview, reveal, burn, fail passphrases and generate, through v1, v2 and pages.
+
+    `headers` go with every request (e.g. the X-Forwarded-For of a trusted proxy).
+    """
     traces = Traces()
-    with httpx.Client(base_url=base_url, timeout=10) as http:
+    with httpx.Client(base_url=base_url, timeout=10, headers=headers) as http:
         # v1 share + reveal
         content = f"v1-content-{tag}-correct-horse-battery"
         answer = http.post("/api/v1/share", data={"secret": content, "ttl": "3600"}).json()

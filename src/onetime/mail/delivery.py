@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("onetime.mail")
 RETRY_DELAY = 0.2  # seconds before the one retry after a failed connection
+_ADDRESS_IN_TEXT = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
 
 
 class MailDeliveryError(Exception):
@@ -68,7 +70,7 @@ class ConsoleMailer:
 
     async def send(self, message: OutgoingMail) -> None:
         masked = mask_address(message.to)
-        log.info("mail to %s: %s", masked, message.subject)
+        log.info("mail to %s: %s", masked, loggable_subject(message.subject))
         log.debug(
             "mail to %s\nSubject: %s\n\n%s", masked, message.subject, message.text.rstrip("\n")
         )
@@ -107,7 +109,7 @@ class SmtpMailer:
                 raise self._failure(again) from None
         except Exception as error:
             raise self._failure(error) from None
-        log.info("mail to %s sent: %s", mask_address(message.to), message.subject)
+        log.info("mail to %s sent: %s", mask_address(message.to), loggable_subject(message.subject))
 
     @property
     def _where(self) -> str:
@@ -132,6 +134,11 @@ class SmtpMailer:
         reason = _describe(error)
         log.warning("mail server %s: %s; not delivered", self._where, reason)
         return MailDeliveryError(f"The email could not be delivered: {reason}.")
+
+
+def loggable_subject(subject: str) -> str:
+    """The subject with any address in it masked ("al***@e***.com sent you a secret")."""
+    return _ADDRESS_IN_TEXT.sub(lambda found: mask_address(found.group()), subject)
 
 
 def _describe(error: BaseException) -> str:

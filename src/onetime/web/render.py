@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from onetime.core.errors import N_
 from onetime.http.errors import Problem
 from onetime.web import i18n
+from onetime.web.session import form_token
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 THEME_COOKIE = "theme"
@@ -70,7 +71,7 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
     signed_in = getattr(request.state, "signed_in", None)
     context = {
         "signed_in": signed_in,
-        "csrf_token": signed_in.csrf if signed_in is not None else "",
+        "csrf_token": form_token(signed_in) if signed_in is not None else "",
         "site": request.app.state.context.settings,
         "locale": locale,
         "html_lang": locale.replace("_", "-"),

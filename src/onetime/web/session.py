@@ -7,10 +7,14 @@ without use on the server side, or when the browser closes.
 
 Forms are protected twice: a posted form whose Origin (or Sec-Fetch-Site) says it came from
 another site is refused, and a signed-in person's forms must carry the session's CSRF token.
+That token is an HMAC of the cookie's token under the CSRF secret the store keeps, so it is
+never stored: a copy of the store cannot forge a form without the cookie.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -44,6 +48,12 @@ async def load_session(request: Request) -> SignedIn | None:
     signed = await context.accounts.session(token) if token and len(token) < 100 else None
     request.state.signed_in = signed
     return signed
+
+
+def form_token(signed: SignedIn) -> str:
+    """The CSRF token that a signed-in person's forms carry (derived, never stored)."""
+    digest = hmac.new(signed.csrf.encode(), signed.token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def caller_of(signed: SignedIn | None) -> Caller:
@@ -88,7 +98,7 @@ async def checked_form(request: Request) -> dict[str, str]:
     form = await read_form(request)
     signed = await load_session(request)
     if signed is not None and not hmac.compare_digest(
-        form.get(CSRF_FIELD, "").encode(), signed.csrf.encode()
+        form.get(CSRF_FIELD, "").encode(), form_token(signed).encode()
     ):
         raise Forbidden(_STALE_FORM, code="csrf")
     return form
