@@ -240,7 +240,7 @@ async def everything_under(url: str, prefix: str) -> list[bytes]:
     client = Redis.from_url(url)
     blobs: list[bytes] = []
     try:
-        async for key in client.scan_iter(match=f"{prefix}*"):
+        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
             blobs.append(key)
             kind = await client.type(key)
             if kind == b"hash":
@@ -248,6 +248,8 @@ async def everything_under(url: str, prefix: str) -> list[bytes]:
                     blobs += [field, value]
             elif kind == b"set":
                 blobs += list(await client.smembers(key))
+            elif kind == b"string":
+                blobs.append(await client.get(key) or b"")  # raw: DUMP may compress
             else:
                 blobs.append(await client.dump(key) or b"")
     finally:

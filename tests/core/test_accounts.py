@@ -194,3 +194,15 @@ async def test_changing_the_password_signs_out_every_other_browser(
     # The account key did not change: the API token still opens the list.
     caller = await accounts.authenticate(made.email, made.token)
     assert caller.account_key is not None
+
+
+@pytest.mark.parametrize(
+    "address", ["a\x00b@example.com", "a\x01@example.com", "a\x7f@example.com"]
+)
+async def test_an_address_with_a_control_character_is_refused(
+    running: tuple[InProcess, AccountService], address: str
+) -> None:
+    # Such an address would carry the character into the confirmation mail's SMTP command.
+    _env, accounts = running
+    with pytest.raises(InvalidInput, match="does not look like an email address"):
+        accounts.check_email(address)

@@ -135,7 +135,17 @@ def test_addresses_are_masked(address: str, masked: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["a@b.org\r\nBcc: c@d.org", "A <a@b.org>", "a@b.org, c@d.org", "a@b..org", "@b.org"]
+    "address",
+    [
+        "a@b.org\r\nBcc: c@d.org",
+        "A <a@b.org>",
+        "a@b.org, c@d.org",
+        "a@b..org",
+        "@b.org",
+        "a\x00b@b.org",
+        "a\x01@b.org",
+        "a\x7f@b.org",
+    ],
 )
 def test_a_recipient_is_one_plain_address(address: str) -> None:
     with pytest.raises(ValueError, match="one plain email address"):

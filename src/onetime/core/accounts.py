@@ -41,7 +41,9 @@ from onetime.store.base import Store
 log = logging.getLogger("onetime.accounts")
 T = TypeVar("T")
 
-_EMAIL = re.compile(r"^[^@\s<>,;:\"()\[\]\\]{1,64}@[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$")
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$"
+)
 _BAD_SIGN_IN = N_("The email address or the password is not correct.")
 _BAD_TOKEN = N_("The username or API token is not correct.")
 _BAD_LINK = N_("This link does not work any more: it was used already, or it expired.")

@@ -6,7 +6,8 @@ import re
 from email.utils import parseaddr
 
 # One address, no display name: local@domain, nothing that could break out of a header.
-_ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9.-]{1,253}$")
+# No control characters anywhere (NUL or \x01 could reach an SMTP command or a header).
+_ADDRESS = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9.-]{1,253}$")
 
 
 def check_recipient(address: str) -> str:

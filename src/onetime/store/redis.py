@@ -136,9 +136,10 @@ def _connect(target: RedisTarget) -> Any:
         "socket_timeout": target.timeout,
         "socket_connect_timeout": target.timeout,
         "decode_responses": False,
-        # One immediate retry (a pooled connection may have gone stale), never a backoff:
-        # when Redis is down, requests must fail within about `timeout` with a 503.
-        "retry": Retry(NoBackoff(), 1),
+        # One immediate retry when a pooled connection turns out to be dead (it may have gone
+        # stale), never a backoff, and none after a timeout: when Redis is down or stalled,
+        # requests must fail within about `timeout` with a 503, not twice that.
+        "retry": Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
     }
     if target.kind == "single":
         return _pack_with_hiredis(Redis.from_url(target.url, **options))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 
@@ -54,6 +55,13 @@ class CommandBatcher:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
+            return
+        except RuntimeError as error:
+            # uvloop says so when a transport closed under a write (another command's timeout
+            # reset the connection): a lost connection like any other, not a bug to re-raise.
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(RedisConnectionError(f"the connection failed: {error}"))
             return
         except BaseException as error:  # cancelled while closing, or a bug: nobody may hang
             for _, future in batch:

@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 # Queries below are assembled only from these fixed column lists, never from input (hence S608).
-_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed, owned"  # noqa: S105
+_SECRET_COLUMNS = "sid, rid, envelope, created, expires_at, has_passphrase, previewed, owned"  # noqa: S105 - column names, no password
 _RECEIPT_COLUMNS = "rid, sid, expires_at, static, state, updated, previewed, revealed, burned, memo"
 _INSERT_RECEIPT = (
     f"INSERT OR REPLACE INTO receipts ({_RECEIPT_COLUMNS}, rank) VALUES ({', '.join('?' * 11)})"  # noqa: S608
