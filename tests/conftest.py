@@ -122,6 +122,24 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
+def server_env(data_dir: Path, extra_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a test server: ours, without the caller's ONETIME_* settings.
+
+    Creates the counters directory beside `data_dir`, where the server expects it.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONETIME_")}
+    env.update(
+        ONETIME_SECRET=TEST_SECRET,
+        ONETIME_DATA_DIR=str(data_dir),
+        ONETIME_COUNTERS_DIR=str(data_dir.parent / "counters"),
+        ONETIME_ARGON2_MEMORY_KIB="1024",
+        ONETIME_ARGON2_TIME_COST="1",
+        **extra_env,
+    )
+    (data_dir.parent / "counters").mkdir(parents=True, exist_ok=True)
+    return env
+
+
 def start_server(
     data_dir: Path,
     log_path: Path,
@@ -134,17 +152,7 @@ def start_server(
     Pass `port` when the environment must know it first (e.g. ONETIME_SITE_HOST for links).
     """
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONETIME_")}
-    env.update(
-        ONETIME_SECRET=TEST_SECRET,
-        ONETIME_DATA_DIR=str(data_dir),
-        ONETIME_COUNTERS_DIR=str(data_dir.parent / "counters"),
-        ONETIME_ARGON2_MEMORY_KIB="1024",
-        ONETIME_ARGON2_TIME_COST="1",
-        ONETIME_LOG_LEVEL="debug",
-        **(extra_env or {}),
-    )
-    (data_dir.parent / "counters").mkdir(exist_ok=True)
+    env = server_env(data_dir, {"ONETIME_LOG_LEVEL": "debug", **(extra_env or {})})
     command = [
         sys.executable,
         "-m",

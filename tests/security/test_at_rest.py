@@ -39,7 +39,7 @@ from onetime.mail.delivery import ConsoleMailer, Mailer, SmtpMailer
 from onetime.mail.message import compose
 from onetime.mail.url import parse_mail_url
 from tests.conftest import LiveServer, start_server, stop_server
-from tests.services import delete_prefixed, require_redis, unique_prefix
+from tests.services import delete_prefixed, everything_under, require_redis, unique_prefix
 from tests.smtp import SmtpServer, links_in
 from tests.system.flows import run_all_flows
 from tests.web.pagekit import Page
@@ -107,34 +107,6 @@ class Sensitive:
 
 def found_in(blob: bytes, needles: dict[str, set[bytes]]) -> list[str]:
     return sorted(label for label, forms in needles.items() if any(f in blob for f in forms))
-
-
-async def redis_values(url: str, prefix: str) -> list[bytes]:
-    """Every key under `prefix` and every value in it, read raw (a DUMP may be compressed)."""
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url)
-    blobs: list[bytes] = []
-    try:
-        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            blobs.append(key)
-            kind = (await client.type(key)).decode()
-            if kind == "string":
-                blobs.append(await client.get(key) or b"")
-            elif kind == "hash":
-                for name, value in (await client.hgetall(key)).items():
-                    blobs += [name, value]
-            elif kind == "set":
-                blobs += list(await client.smembers(key))
-            elif kind == "zset":
-                blobs += [member for member, _ in await client.zrange(key, 0, -1, withscores=True)]
-            elif kind == "list":
-                blobs += list(await client.lrange(key, 0, -1))
-            else:
-                pytest.fail(f"a Redis {kind} this scan cannot read raw: teach redis_values")
-    finally:
-        await client.aclose()
-    return blobs
 
 
 def files_under(*roots: Path) -> dict[str, bytes]:
@@ -423,7 +395,7 @@ class Backend:
         blobs = files_under(self.server.data_dir, self.counters)
         if self.redis is not None:
             url, prefix = self.redis
-            raw = asyncio.run(redis_values(url, prefix))
+            raw = asyncio.run(everything_under(url, prefix))
             assert len(raw) > 20, "the scan sees the keys"
             for index, blob in enumerate(raw):
                 blobs[f"redis item {index}"] = blob

@@ -52,7 +52,7 @@ from secrets import token_hex
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, free_port
+from tests.conftest import TEST_SECRET, free_port, server_env
 from tests.services import wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -143,20 +143,16 @@ def launch(
 ) -> Server:
     """Start `onetime serve` in its own process group; return once it answers, warmed up."""
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONETIME_")}
-    env.update(
-        ONETIME_SECRET=TEST_SECRET,
-        ONETIME_DATA_DIR=str(data_dir),
-        ONETIME_COUNTERS_DIR=str(data_dir.parent / "counters"),
-        ONETIME_ARGON2_MEMORY_KIB="1024",
-        ONETIME_ARGON2_TIME_COST="1",
-        ONETIME_CREATE_LIMIT="0",  # the load creates far more than a person would
-        ONETIME_REVEAL_GUESS_LIMIT="0",  # and checks afterwards that thousands are gone (404)
-        ONETIME_LOG_LEVEL="info",
+    env = server_env(
+        data_dir,
+        {
+            "ONETIME_CREATE_LIMIT": "0",  # the load creates far more than a person would
+            "ONETIME_REVEAL_GUESS_LIMIT": "0",  # and checks afterwards that thousands are gone
+            "ONETIME_LOG_LEVEL": "info",
+        },
     )
     if store_url is not None:
         env["ONETIME_STORE_URL"] = store_url
-    (data_dir.parent / "counters").mkdir(exist_ok=True)
     with log_path.open("ab") as log:
         sink = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=log)
     assert sink.stdin is not None
