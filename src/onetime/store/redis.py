@@ -136,10 +136,12 @@ def _connect(target: RedisTarget) -> Any:
         "socket_timeout": target.timeout,
         "socket_connect_timeout": target.timeout,
         "decode_responses": False,
-        # One immediate retry when a pooled connection turns out to be dead (it may have gone
-        # stale), never a backoff, and none after a timeout: when Redis is down or stalled,
-        # requests must fail within about `timeout` with a 503, not twice that.
-        "retry": Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
+        # One immediate retry (a pooled connection may have gone stale), never a backoff: when
+        # Redis is down, requests fail within about `timeout` with a 503; when it stalls,
+        # within about twice that. The retry after a timeout is deliberate: takes and claims
+        # are idempotent, so a stall a little longer than `timeout` still delivers the secret
+        # instead of using it up unseen (tests/store/test_redis.py, the stall tests).
+        "retry": Retry(NoBackoff(), 1),
     }
     if target.kind == "single":
         return _pack_with_hiredis(Redis.from_url(target.url, **options))
