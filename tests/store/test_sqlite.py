@@ -179,12 +179,61 @@ async def test_a_file_from_before_owners_were_kept_is_upgraded(tmp_path: Path) -
     await store.open()
     try:
         assert await store.get_secret(earlier.sid, NOW) == earlier  # read as owned
+        assert _secrets_table_is_compact(store.db)
         later, later_receipt = records(2)
         later = replace(later, owned=False)
         await store.create(later, later_receipt, NOW)
         assert await store.take_secret(later.sid, NOW) == later
     finally:
         await store.close()
+
+
+def _secrets_table_is_compact(db: sqlite3.Connection) -> bool:
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'secrets'").fetchone()
+    indexes = {row[1] for row in db.execute("PRAGMA index_list(secrets)")}
+    return "WITHOUT ROWID" not in sql.upper() and "secrets_by_expiry" in indexes
+
+
+async def test_secrets_of_a_file_from_before_the_rowid_layout_are_moved_into_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE secrets (sid BLOB PRIMARY KEY, rid BLOB NOT NULL, envelope BLOB NOT NULL, "
+        "created INTEGER NOT NULL, expires_at INTEGER NOT NULL, has_passphrase INTEGER NOT NULL, "
+        "previewed INTEGER NOT NULL DEFAULT 0, owned INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;"
+        "CREATE INDEX secrets_by_expiry ON secrets (expires_at);"
+    )
+    kept = [replace(records(n)[0], owned=n % 2 == 0, has_passphrase=n == 3) for n in range(5)]
+    old.executemany(
+        "INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (s.sid, s.rid, s.envelope, s.created, s.expires_at, s.has_passphrase, 0, s.owned)
+            for s in kept
+        ],
+    )
+    old.commit()
+    old.close()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert _secrets_table_is_compact(store.db)
+        for secret in kept:
+            assert await store.get_secret(secret.sid, NOW) == secret
+        assert await store.take_secret(kept[0].sid, NOW) == kept[0]
+        assert await store.take_secret(kept[0].sid, NOW) is None
+        # The unique key still holds: writing a stored id again replaces the row.
+        await store.create(kept[1], records(1)[1], NOW)
+        assert store.db.execute("SELECT count(*) FROM secrets").fetchone() == (4,)
+    finally:
+        await store.close()
+    reopened = SqliteStore(path)  # a second start finds nothing to move
+    await reopened.open()
+    try:
+        assert await reopened.get_secret(kept[2].sid, NOW) == kept[2]
+    finally:
+        await reopened.close()
 
 
 # -- group commit and the lock file -------------------------------------------------------------

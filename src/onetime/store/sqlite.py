@@ -56,9 +56,14 @@ from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_rec
 T = TypeVar("T")
 log = logging.getLogger("onetime.store.sqlite")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS secrets (
-    sid BLOB PRIMARY KEY,
+# Secrets live in a rowid table, not WITHOUT ROWID: an envelope is often a kilobyte or more, and
+# a WITHOUT ROWID row keeps at most about a quarter page in its b-tree page, so each such secret
+# spilled into an overflow page of its own, mostly empty (4.7 KB of file per 1 KB secret, against
+# 1.4 KB now). New rows also go to the end of the table instead of random places in it, which
+# keeps a large store's writes on few pages; only the small index on `sid` takes random inserts.
+_SECRETS_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    sid BLOB NOT NULL UNIQUE,
     rid BLOB NOT NULL,
     envelope BLOB NOT NULL,
     created INTEGER NOT NULL,
@@ -66,8 +71,11 @@ CREATE TABLE IF NOT EXISTS secrets (
     has_passphrase INTEGER NOT NULL,
     previewed INTEGER NOT NULL DEFAULT 0,
     owned INTEGER NOT NULL DEFAULT 1
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS secrets_by_expiry ON secrets (expires_at);
+);
+"""
+_SCHEMA = (
+    _SECRETS_TABLE.format(name="secrets")
+    + """CREATE INDEX IF NOT EXISTS secrets_by_expiry ON secrets (expires_at);
 CREATE TABLE IF NOT EXISTS receipts (
     rid BLOB PRIMARY KEY,
     sid BLOB NOT NULL,
@@ -93,6 +101,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_owner ON items (owner, kind);
 CREATE INDEX IF NOT EXISTS items_by_expiry ON items (expires_at);
 """
+)
 
 _COUNTER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (
@@ -184,6 +193,32 @@ def _upgrade(db: sqlite3.Connection) -> None:
     if "owned" not in secret_columns:
         # Secrets stored before this was kept read as owned: the receipt is then looked up.
         db.execute("ALTER TABLE secrets ADD COLUMN owned INTEGER NOT NULL DEFAULT 1")
+    (table_sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'secrets'"
+    ).fetchone()
+    if "WITHOUT ROWID" in table_sql.upper():
+        _rebuild_secrets(db)
+
+
+def _rebuild_secrets(db: sqlite3.Connection) -> None:
+    """Move the secrets of a file from before the rowid layout into it, in one transaction."""
+    (count,) = db.execute("SELECT count(*) FROM secrets").fetchone()
+    log.warning("moving %d stored secrets to the compact table layout (once)", count)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DROP TABLE IF EXISTS secrets_compact")
+        db.execute(_SECRETS_TABLE.format(name="secrets_compact"))
+        db.execute(
+            f"INSERT INTO secrets_compact ({_SECRET_COLUMNS}) "  # noqa: S608 - fixed column names
+            f"SELECT {_SECRET_COLUMNS} FROM secrets"
+        )
+        db.execute("DROP TABLE secrets")  # its index goes with it
+        db.execute("ALTER TABLE secrets_compact RENAME TO secrets")
+        db.execute("CREATE INDEX secrets_by_expiry ON secrets (expires_at)")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _private_dir(directory: Path) -> bool:
