@@ -17,6 +17,7 @@ from typing import Any
 from harness.helpers import precreate
 from harness.redis_client import RedisClient
 from harness.servers import ServerSpec
+from onetime.store.redis_records import envelope_length
 
 # Lets Redis finish background work (lazy frees of earlier deletions) before a reading.
 _SETTLE_S = 1.0
@@ -62,13 +63,15 @@ def _settled_used_memory(redis: RedisClient) -> int:
 
 
 def _stored_ciphertext_length(redis: RedisClient, spec: ServerSpec) -> int:
-    """The length of one stored ciphertext: onetime's envelope field, or snappass's value."""
+    """The length of one stored ciphertext: the envelope in an onetime secret, or snappass's value."""
+    reply: Any
     if spec.kind == "snappass":
         key = redis.first_key(spec.store_location)
         reply = redis.command("STRLEN", key) if key else None
     else:
         key = redis.first_key(spec.store_location + "s:")
-        reply = redis.command("HSTRLEN", key, "e") if key else None
+        record = redis.command("GET", key) if key else None
+        reply = envelope_length(record) if isinstance(record, bytes) else None
     if not isinstance(reply, int) or reply <= 0:
         raise RuntimeError(f"no stored secret found under {spec.store_location!r}")
     return reply

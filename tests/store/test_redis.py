@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from onetime.core.records import ReceiptState, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
+from onetime.store.codec import pack_receipt_static
 from onetime.store.redis import RedisStore, _digest
+from onetime.store.redis_records import unpack_secret
 from tests.conftest import free_port
 from tests.services import spawn_redis
 from tests.store.test_contract import NOW, item, records
@@ -185,3 +188,114 @@ async def test_commands_of_one_turn_travel_in_one_pipeline(
     # One command at a time, 50 concurrent creates would each have taken a connection.
     connections = await store.client.info("clients")
     assert connections["connected_clients"] <= 5
+
+
+# -- records kept as hashes by earlier versions -------------------------------------------------
+
+
+async def _write_as_hashes(
+    store: RedisStore, secret: StoredSecret, receipt: StoredReceipt, memo: bytes | None = None
+) -> None:
+    """Write a pair the way versions before the string layout did (one hash per record)."""
+    secret_key, receipt_key = store._secret_key(secret.sid), store._receipt_key(receipt.rid)
+    await store.client.hset(
+        secret_key,
+        mapping={
+            "p": int(secret.has_passphrase), "v": int(secret.previewed), "c": secret.created,
+            "x": secret.expires_at, "r": secret.rid, "e": secret.envelope, "o": int(secret.owned),
+        },
+    )  # fmt: skip
+    receipt_fields: dict[str, bytes | int | str] = {
+        "sid": receipt.sid, "x": receipt.expires_at, "static": pack_receipt_static(receipt),
+        "state": receipt.state.value, "rank": receipt.state.rank, "updated": receipt.updated,
+    }  # fmt: skip
+    if memo:
+        receipt_fields["memo"] = memo
+    await store.client.hset(receipt_key, mapping=receipt_fields)
+    await store.client.expire(secret_key, 3600)
+    await store.client.expire(receipt_key, 7200)
+
+
+async def test_records_kept_as_hashes_read_the_same_and_become_strings(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    secret, receipt = records()
+    await _write_as_hashes(store, secret, receipt, memo=b"for the auditor")
+    assert await store.get_secret(secret.sid, NOW) == secret
+    assert await store.get_receipt(receipt.rid, NOW) == replace(receipt, memo=b"for the auditor")
+    for key in (store._secret_key(secret.sid), store._receipt_key(receipt.rid)):
+        assert await store.client.type(key) == b"string"
+        # The TTL it had is kept (3600 and 7200 seconds, a moment ago).
+        assert 3590_000 <= await store.client.pttl(key) <= 7200_000
+    assert await store.take_secret(secret.sid, NOW) == secret
+    assert await store.take_secret(secret.sid, NOW) is None
+    revealed = await store.get_receipt(receipt.rid, NOW + 1)
+    assert revealed is not None
+    assert revealed.state is ReceiptState.REVEALED
+
+
+async def test_every_script_rewrites_a_hash_before_it_acts(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    """A record may first be met by any operation, not only a read."""
+    store, _ = own_redis
+    taken, taken_receipt = records(1)
+    claimed, claimed_receipt = records(2, passphrase=True)
+    previewed, previewed_receipt = records(3)
+    for pair in (
+        (taken, taken_receipt),
+        (claimed, claimed_receipt),
+        (previewed, previewed_receipt),
+    ):
+        await _write_as_hashes(store, *pair)
+
+    assert await store.take_secret(taken.sid, NOW) == taken
+    assert await store.claim_secret(claimed.sid, NOW) is True
+    assert await store.claim_secret(claimed.sid, NOW) is False
+    await store.mark_secret_previewed(previewed.sid, NOW)
+    assert await store.get_secret(previewed.sid, NOW) == replace(previewed, previewed=True)
+
+    assert await store.advance_receipt(previewed_receipt.rid, ReceiptState.BURNED, NOW + 5)
+    burned = await store.get_receipt(previewed_receipt.rid, NOW + 5)
+    assert burned is not None
+    assert (burned.state, burned.burned) == (ReceiptState.BURNED, NOW + 5)
+    assert await store.set_receipt_memo(claimed_receipt.rid, b"note", NOW + 6)
+    noted = await store.get_receipt(claimed_receipt.rid, NOW + 6)
+    assert noted is not None
+    assert (noted.memo, noted.updated) == (b"note", NOW + 6)
+    assert await store.delete_receipt(taken_receipt.rid, NOW) is True
+    assert await store.get_receipt(taken_receipt.rid, NOW) is None
+
+
+async def test_a_hash_taken_by_an_earlier_version_stays_taken(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    """A take in flight during the upgrade: its record reads as gone, and only its token gets it."""
+    store, _ = own_redis
+    secret, receipt = records()
+    await _write_as_hashes(store, secret, receipt)
+    key = store._secret_key(secret.sid)
+    await store.client.hset(key, "t", "token-a")
+    assert await store.get_secret(secret.sid, NOW) is None
+    assert await store._script(scripts.TAKE_SECRET, key, NOW, "token-b") is None
+    again = await store._script(scripts.TAKE_SECRET, key, NOW, "token-a")
+    assert unpack_secret(secret.sid, again, NOW) == secret
+
+
+async def test_secrets_and_receipts_are_strings_with_their_lifetimes_as_ttl(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    secret, receipt = records(ttl=600)
+    await store.create(secret, receipt, NOW)
+    secret_key, receipt_key = store._secret_key(secret.sid), store._receipt_key(receipt.rid)
+    assert await store.client.type(secret_key) == b"string"
+    assert 595 <= await store.client.ttl(secret_key) <= 600
+    assert 1195 <= await store.client.ttl(receipt_key) <= 1200
+    # Changing a receipt in place keeps its TTL.
+    assert await store.advance_receipt(receipt.rid, ReceiptState.PREVIEWED, NOW)
+    assert await store.set_receipt_memo(receipt.rid, b"memo", NOW)
+    assert 1195 <= await store.client.ttl(receipt_key) <= 1200
+    await store.mark_secret_previewed(secret.sid, NOW)
+    assert 595 <= await store.client.ttl(secret_key) <= 600

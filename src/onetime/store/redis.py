@@ -2,11 +2,8 @@
 
 Key layout (every key starts with the prefix, `onetime:` by default):
 
-    {prefix}s:{sid hex}   hash   a secret: p (passphrase 0/1), v (previewed 0/1), c (created),
-                                 x (expires at), r (receipt id), e (envelope),
-                                 o (receipt has an owner 0/1)                       TTL = lifetime
-    {prefix}r:{rid hex}   hash   a receipt: sid, x, static, state, rank, updated,
-                                 previewed, revealed, burned, memo                 TTL = twice the lifetime
+    {prefix}s:{sid hex}   string a secret (layout in redis_records.py)       TTL = lifetime
+    {prefix}r:{rid hex}   string a receipt (likewise)                         TTL = twice the lifetime
     {prefix}c:{name}      hash   a counter: n (value), x (window end)             TTL = window
     {prefix}i:{kind}:{key hex}
                           hash   an item: o (owner), v (value), x (expires at; absent: never)
@@ -26,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import itertools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable
@@ -45,8 +41,14 @@ from redis.backoff import NoBackoff
 from onetime.core.errors import StoreUnavailable
 from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
-from onetime.store.codec import STATE_TIMESTAMP, pack_receipt_static, unpack_receipt
 from onetime.store.redis_batch import CommandBatcher
+from onetime.store.redis_records import (
+    TIMESTAMP_OFFSET,
+    pack_receipt,
+    pack_secret,
+    unpack_receipt_record,
+    unpack_secret,
+)
 
 log = logging.getLogger("onetime.store.redis")
 _UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
@@ -55,6 +57,10 @@ _OUR_PARAMS = ("prefix", "timeout")
 
 class _ScriptMissing(StoreUnavailable):
     """Redis answered NOSCRIPT: it ran nothing, and the script's source should go along."""
+
+
+class _WrongType(StoreUnavailable):
+    """Redis answered WRONGTYPE: the key holds a record in an earlier version's layout."""
 
 
 @functools.cache
@@ -232,6 +238,12 @@ class RedisStore:
             raise StoreUnavailable(f"Redis is unreachable: {error}") from None
         except redis_errors.NoScriptError:
             raise _ScriptMissing("Redis does not have the script") from None
+        except redis_errors.ResponseError as error:
+            # An error reply starts with its code (the Redis protocol); redis-py has no class
+            # of its own for this one.
+            if str(error).startswith("WRONGTYPE"):
+                raise _WrongType("the key holds another kind of value") from None
+            raise StoreUnavailable(f"Redis failed: {error}") from None
         except redis_errors.RedisError as error:
             raise StoreUnavailable(f"Redis failed: {error}") from None
 
@@ -299,80 +311,46 @@ class RedisStore:
     # -- secrets and receipts -----------------------------------------------------------------
 
     async def create(self, secret: StoredSecret | None, receipt: StoredReceipt, now: int) -> None:
-        receipt_key = self._receipt_key(receipt.rid)
-        receipt_fields: dict[str, Any] = {
-            "sid": receipt.sid,
-            "x": receipt.expires_at,
-            "static": pack_receipt_static(receipt),
-            "state": receipt.state.value,
-            "rank": receipt.state.rank,
-            "updated": receipt.updated,
-        }
-        optional = {
-            "memo": receipt.memo,
-            "previewed": receipt.previewed,
-            "revealed": receipt.revealed,
-            "burned": receipt.burned,
-        }
-        receipt_fields.update({name: value for name, value in optional.items() if value})
-        writes = [(receipt_key, receipt_fields, receipt.expires_at)]
+        # One SET each: a record never exists without its TTL, and a copy that overwrites one
+        # replaces it whole. Both go out in one pipeline, the receipt first: if the secret's
+        # write fails, the receipt reads as orphaned.
+        writes = [
+            self._cmd(
+                "SET",
+                self._receipt_key(receipt.rid),
+                pack_receipt(receipt),
+                "EX",
+                max(1, receipt.expires_at - now),
+            )
+        ]
         if secret is not None:
             writes.append(
-                (self._secret_key(secret.sid), self._secret_fields(secret), secret.expires_at)
-            )
-        # Both go out in one pipeline, the receipt first: if the secret's write fails, the
-        # receipt reads as orphaned. Each write is one script on one key (atomic on a cluster).
-        await asyncio.gather(
-            *(
-                self._script(
-                    scripts.WRITE_RECORD,
-                    key,
-                    max(1, expires_at - now),
-                    *itertools.chain.from_iterable(fields.items()),
+                self._cmd(
+                    "SET",
+                    self._secret_key(secret.sid),
+                    pack_secret(secret),
+                    "EX",
+                    max(1, secret.expires_at - now),
                 )
-                for key, fields, expires_at in writes
             )
-        )
+        await asyncio.gather(*writes)
 
-    @staticmethod
-    def _secret_fields(secret: StoredSecret) -> dict[str, Any]:
-        return {
-            "p": int(secret.has_passphrase),
-            "v": int(secret.previewed),
-            "c": secret.created,
-            "x": secret.expires_at,
-            "r": secret.rid,
-            "e": secret.envelope,
-            "o": int(secret.owned),
-        }
-
-    def _secret(
-        self, sid: bytes, fields: dict[bytes, bytes], now: int, taken_by_us: bool = False
-    ) -> StoredSecret | None:
-        if not fields or int(fields[b"x"]) <= now or (b"t" in fields and not taken_by_us):
-            return None
-        return StoredSecret(
-            sid=sid,
-            rid=fields[b"r"],
-            envelope=fields[b"e"],
-            created=int(fields[b"c"]),
-            expires_at=int(fields[b"x"]),
-            has_passphrase=fields[b"p"] == b"1",
-            previewed=fields[b"v"] == b"1",
-            owned=fields.get(b"o", b"1") == b"1",
-        )
+    async def _read(self, key: bytes, upgrade: str) -> bytes | None:
+        """The record at `key` as a string; one kept as a hash by an earlier version is rewritten."""
+        try:
+            return cast(bytes | None, await self._cmd("GET", key))
+        except _WrongType:
+            return cast(bytes | None, await self._script(upgrade, key))
 
     async def get_secret(self, sid: bytes, now: int) -> StoredSecret | None:
-        raw = await self._cmd("HGETALL", self._secret_key(sid))
-        return self._secret(sid, _fields(raw), now)
+        record = await self._read(self._secret_key(sid), scripts.READ_SECRET)
+        return unpack_secret(sid, record, now)
 
     async def take_secret(self, sid: bytes, now: int) -> StoredSecret | None:
         key = self._secret_key(sid)
-        raw = await self._script(scripts.TAKE_SECRET, key, now, secrets.token_hex(16))
-        if not raw:
-            return None
-        secret = self._secret(sid, _fields(raw), now, taken_by_us=True)
-        if secret is None:  # cannot happen: the script checked the same fields
+        record = await self._script(scripts.TAKE_SECRET, key, now, secrets.token_hex(16))
+        secret = unpack_secret(sid, record, now)
+        if secret is None:  # not there, taken by another, or has a passphrase
             return None
         # Two keys (two nodes, maybe), so two commands; sent together they cost one round trip.
         await asyncio.gather(self._forget(key), self._mark_revealed(secret.rid, now))
@@ -403,35 +381,20 @@ class RedisStore:
         await self._script(scripts.MARK_PREVIEWED, self._secret_key(sid), now)
 
     async def get_receipt(self, rid: bytes, now: int) -> StoredReceipt | None:
-        fields = _fields(await self._cmd("HGETALL", self._receipt_key(rid)))
-        if not fields or int(fields[b"x"]) <= now:
-            return None
-        return unpack_receipt(
-            rid,
-            fields[b"sid"],
-            int(fields[b"x"]),
-            fields[b"static"],
-            fields[b"state"].decode(),
-            int(fields[b"updated"]),
-            _int_or_none(fields.get(b"previewed")),
-            _int_or_none(fields.get(b"revealed")),
-            _int_or_none(fields.get(b"burned")),
-            fields.get(b"memo"),
-        )
+        record = await self._read(self._receipt_key(rid), scripts.READ_RECEIPT)
+        return unpack_receipt_record(rid, record, now)
 
     async def advance_receipt(self, rid: bytes, state: ReceiptState, now: int) -> bool:
-        column = STATE_TIMESTAMP[state]
         key = self._receipt_key(rid)
-        return bool(
-            await self._script(scripts.ADVANCE_RECEIPT, key, now, state.value, state.rank, column)
-        )
+        code, offset = state.value[:1], TIMESTAMP_OFFSET[state]
+        return bool(await self._script(scripts.ADVANCE_RECEIPT, key, now, code, state.rank, offset))
 
     async def set_receipt_memo(self, rid: bytes, memo: bytes | None, now: int) -> bool:
         key = self._receipt_key(rid)
         return bool(await self._script(scripts.SET_MEMO, key, now, memo or b""))
 
     async def delete_receipt(self, rid: bytes, now: int) -> bool:
-        return bool(await self._script(scripts.DELETE_RECORD, self._receipt_key(rid), now))
+        return bool(await self._script(scripts.DELETE_RECEIPT, self._receipt_key(rid), now))
 
     # -- items --------------------------------------------------------------------------------
 
@@ -467,7 +430,7 @@ class RedisStore:
         return StoredItem(kind, key, owner.decode(), value, _int_or_none(expires_at))
 
     async def delete_item(self, kind: str, key: bytes, now: int) -> bool:
-        return bool(await self._script(scripts.DELETE_RECORD, self._item_key(kind, key), now))
+        return bool(await self._script(scripts.DELETE_ITEM, self._item_key(kind, key), now))
 
     async def owned_items(self, owner: str, kind: str, now: int) -> list[StoredItem]:
         owner_key = self._owner_key(owner)
@@ -512,7 +475,7 @@ class RedisStore:
         for member in members:
             # Each delete checks the owner: the key may have been given to another since.
             item_key = self.prefix + b"i:" + member
-            gone += await self._script(scripts.DELETE_RECORD, item_key, now, owner)
+            gone += await self._script(scripts.DELETE_ITEM, item_key, now, owner)
         await self._cmd("DEL", owner_key)
         return gone
 

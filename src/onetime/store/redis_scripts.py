@@ -4,75 +4,153 @@ so Redis honours the same clock as every other backend; Redis TTLs do the actual
 """
 
 # Taking and claiming are idempotent per call: the caller sends a random token, the script
-# marks the record as taken by it (field t) for a minute instead of deleting it, and the same
-# call sent again (redis-py retries once after a timeout) gets the same answer. Without this a
-# stall longer than the client's timeout could consume a secret and deliver it to nobody.
-# Every other reader treats a record with a t field as gone; the caller deletes it afterwards.
+# marks the record as taken by it (it then starts with T and the token) for a minute instead of
+# deleting it, and the same call sent again (redis-py retries once after a timeout) gets the same
+# answer. Without this a stall longer than the client's timeout could consume a secret and
+# deliver it to nobody. Every other reader treats a taken record as gone; the caller deletes it
+# afterwards.
 
-# KEYS[1] record; ARGV TTL, then field, value, field, value... Write a whole record in one step:
-# it never exists without its TTL, and a copy that overwrites a record leaves no stale field.
-WRITE_RECORD = """
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
+# Secrets and receipts are single strings (store/redis_records.py has their layout and why):
+# a fixed-width head that a script reads with string.sub and changes with SETRANGE, then the
+# variable parts. Versions before this kept them as hashes; every script that meets one (an
+# error from GET) rewrites it as a string first, with the TTL it had, so a running store moves
+# over record by record as they are touched.
+_RECORDS = """
+local function digits(n) return string.format('%011d', tonumber(n) or 0) end
+local function head_number(n, width) return string.format('%0' .. width .. 'd', n) end
+
+local function hash_secret(key)
+  local f = redis.call('HMGET', key, 'p', 'v', 'o', 'c', 'x', 'r', 'e', 't')
+  local rid = f[6] or ''
+  local record = 'S' .. (f[1] or '0') .. (f[2] or '0') .. (f[3] or '1') .. digits(f[4])
+    .. digits(f[5]) .. head_number(string.len(rid), 3) .. rid .. (f[7] or '')
+  if f[8] then
+    -- taken (t set): keep the token; a take keeps the record for its retry, a claim drops it
+    record = 'T' .. head_number(string.len(f[8]), 2) .. f[8] .. (f[7] and record or '')
+  end
+  return record
+end
+
+local function hash_receipt(key)
+  local f = redis.call('HMGET', key, 'sid', 'x', 'static', 'state', 'rank', 'updated',
+    'previewed', 'revealed', 'burned', 'memo')
+  local sid, static = f[1] or '', f[3] or ''
+  return 'R' .. string.sub(f[4] or 'n', 1, 1) .. (f[5] or '0') .. digits(f[2]) .. digits(f[6])
+    .. digits(f[7]) .. digits(f[8]) .. digits(f[9]) .. head_number(string.len(sid), 3)
+    .. head_number(string.len(static), 5) .. sid .. static .. (f[10] or '')
+end
+
+-- The record at `key` as a string (false if there is none), rewriting a hash from before.
+local function read(key, from_hash)
+  local value = redis.pcall('GET', key)
+  if type(value) ~= 'table' or not value.err then return value end
+  local record = from_hash(key)
+  local ttl = redis.call('PTTL', key)
+  redis.call('DEL', key)
+  if ttl > 0 then redis.call('SET', key, record, 'PX', ttl) else redis.call('SET', key, record) end
+  return record
+end
+
+local function secret_expires(record) return tonumber(string.sub(record, 16, 26)) end
+local function receipt_expires(record) return tonumber(string.sub(record, 4, 14)) end
+local function taken_by(record)
+  local length = tonumber(string.sub(record, 2, 3))
+  return string.sub(record, 4, 3 + length), string.sub(record, 4 + length)
+end
+local function taken(token, record) return 'T' .. head_number(string.len(token), 2) .. token .. record end
 """
+
+# KEYS[1] secret or receipt: the record as a string, rewriting a hash from before (GET failed).
+READ_SECRET = _RECORDS + "return read(KEYS[1], hash_secret)"
+READ_RECEIPT = _RECORDS + "return read(KEYS[1], hash_receipt)"
 
 # KEYS[1] secret; ARGV now, token. Take a live secret without a passphrase.
-TAKE_SECRET = """
-local fields = redis.call('HMGET', KEYS[1], 'p', 'x', 't')
-if fields[3] then
-  if fields[3] == ARGV[2] then return redis.call('HGETALL', KEYS[1]) end
+TAKE_SECRET = (
+    _RECORDS
+    + """
+local record = read(KEYS[1], hash_secret)
+if not record then return false end
+if string.sub(record, 1, 1) == 'T' then
+  local token, kept = taken_by(record)
+  if token == ARGV[2] and kept ~= '' then return kept end
   return false
 end
-if not fields[1] or fields[1] ~= '0' or tonumber(fields[2]) <= tonumber(ARGV[1]) then
+if string.sub(record, 2, 2) ~= '0' or secret_expires(record) <= tonumber(ARGV[1]) then
   return false
 end
-redis.call('HSET', KEYS[1], 't', ARGV[2])
-redis.call('EXPIRE', KEYS[1], 60)
-return redis.call('HGETALL', KEYS[1])
+redis.call('SET', KEYS[1], taken(ARGV[2], record), 'EX', 60)
+return record
 """
+)
 
 # KEYS[1] secret; ARGV now, token. Claim a live secret; 1 only for the claiming call.
-CLAIM_SECRET = """
-local fields = redis.call('HMGET', KEYS[1], 'x', 't')
-if fields[2] then
-  if fields[2] == ARGV[2] then return 1 end
+CLAIM_SECRET = (
+    _RECORDS
+    + """
+local record = read(KEYS[1], hash_secret)
+if not record then return 0 end
+if string.sub(record, 1, 1) == 'T' then
+  if taken_by(record) == ARGV[2] then return 1 end
   return 0
 end
-if not fields[1] or tonumber(fields[1]) <= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 't', ARGV[2])
-redis.call('HDEL', KEYS[1], 'e')
-redis.call('EXPIRE', KEYS[1], 60)
+if secret_expires(record) <= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], taken(ARGV[2], ''), 'EX', 60)
 return 1
 """
+)
 
-# KEYS[1] secret; ARGV[1] now.
-MARK_PREVIEWED = """
-local fields = redis.call('HMGET', KEYS[1], 'x', 't')
-if fields[1] and not fields[2] and tonumber(fields[1]) > tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'v', '1')
+# KEYS[1] secret; ARGV[1] now. The previewed flag is the record's third byte.
+MARK_PREVIEWED = (
+    _RECORDS
+    + """
+local record = read(KEYS[1], hash_secret)
+if record and string.sub(record, 1, 1) == 'S' and secret_expires(record) > tonumber(ARGV[1]) then
+  redis.call('SETRANGE', KEYS[1], 2, '1')
 end
 return 0
 """
+)
 
-# KEYS[1] receipt; ARGV now, state, rank, timestamp field. Only ever moves forward.
-ADVANCE_RECEIPT = """
-local fields = redis.call('HMGET', KEYS[1], 'rank', 'x')
-if not fields[1] or tonumber(fields[2]) <= tonumber(ARGV[1]) then return 0 end
-if tonumber(fields[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'rank', ARGV[3], 'updated', ARGV[1], ARGV[4], ARGV[1])
+# KEYS[1] receipt; ARGV now, state code, rank, offset of the state's timestamp. Only ever
+# moves forward. SETRANGE keeps the key's TTL.
+ADVANCE_RECEIPT = (
+    _RECORDS
+    + """
+local record = read(KEYS[1], hash_receipt)
+if not record or receipt_expires(record) <= tonumber(ARGV[1]) then return 0 end
+if tonumber(string.sub(record, 3, 3)) >= tonumber(ARGV[3]) then return 0 end
+local now = digits(ARGV[1])
+redis.call('SETRANGE', KEYS[1], 1, ARGV[2] .. ARGV[3])
+redis.call('SETRANGE', KEYS[1], 14, now)
+redis.call('SETRANGE', KEYS[1], tonumber(ARGV[4]), now)
 return 1
 """
+)
 
-# KEYS[1] receipt; ARGV now, memo ('' clears it).
-SET_MEMO = """
-local expires = redis.call('HGET', KEYS[1], 'x')
-if not expires or tonumber(expires) <= tonumber(ARGV[1]) then return 0 end
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'memo') else redis.call('HSET', KEYS[1], 'memo', ARGV[2]) end
-redis.call('HSET', KEYS[1], 'updated', ARGV[1])
+# KEYS[1] receipt; ARGV now, memo ('' clears it). The memo is what follows the static part.
+SET_MEMO = (
+    _RECORDS
+    + """
+local record = read(KEYS[1], hash_receipt)
+if not record or receipt_expires(record) <= tonumber(ARGV[1]) then return 0 end
+local fixed = 66 + tonumber(string.sub(record, 59, 61)) + tonumber(string.sub(record, 62, 66))
+local changed = string.sub(record, 1, 14) .. digits(ARGV[1]) .. string.sub(record, 26, fixed)
+redis.call('SET', KEYS[1], changed .. ARGV[2], 'KEEPTTL')
 return 1
 """
+)
+
+# KEYS[1] receipt; ARGV[1] now. Delete it, whatever its expiry; 1 if it was live.
+DELETE_RECEIPT = (
+    _RECORDS
+    + """
+local record = read(KEYS[1], hash_receipt)
+if not record then return 0 end
+redis.call('DEL', KEYS[1])
+if receipt_expires(record) <= tonumber(ARGV[1]) then return 0 end
+return 1
+"""
+)
 
 # KEYS[1] counter; ARGV now, window. Returns {value, window end}.
 HIT_COUNTER = """
@@ -87,10 +165,10 @@ end
 return {redis.call('HINCRBY', KEYS[1], 'n', 1), ends}
 """
 
-# KEYS[1] record (receipt or item); ARGV now, [owner]. Delete it, whatever its expiry (an
+# KEYS[1] item; ARGV now, [owner]. Delete it, whatever its expiry (an
 # expired one would only wait for its TTL); 1 if it was live. With an owner, only an item that
 # owner still owns goes: the owner's index may name a key that was since given to someone else.
-DELETE_RECORD = """
+DELETE_ITEM = """
 local fields = redis.call('HMGET', KEYS[1], 'x', 'o')
 if ARGV[2] and fields[2] ~= ARGV[2] then return 0 end
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
