@@ -299,3 +299,14 @@ async def test_secrets_and_receipts_are_strings_with_their_lifetimes_as_ttl(
     assert 1195 <= await store.client.ttl(receipt_key) <= 1200
     await store.mark_secret_previewed(secret.sid, NOW)
     assert 595 <= await store.client.ttl(secret_key) <= 600
+
+
+async def test_a_hash_without_its_passphrase_flag_is_never_handed_out_by_a_take(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    secret, receipt = records()
+    await _write_as_hashes(store, secret, receipt)
+    await store.client.hdel(store._secret_key(secret.sid), "p")
+    assert await store.take_secret(secret.sid, NOW) is None
+    assert await store.get_secret(secret.sid, NOW) == replace(secret, has_passphrase=True)

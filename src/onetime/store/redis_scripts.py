@@ -22,7 +22,8 @@ local function head_number(n, width) return string.format('%0' .. width .. 'd', 
 local function hash_secret(key)
   local f = redis.call('HMGET', key, 'p', 'v', 'o', 'c', 'x', 'r', 'e', 't')
   local rid = f[6] or ''
-  local record = 'S' .. (f[1] or '0') .. (f[2] or '0') .. (f[3] or '1') .. digits(f[4])
+  -- A missing passphrase flag reads as set: TAKE_SECRET must never hand such a record out.
+  local record = 'S' .. (f[1] or '1') .. (f[2] or '0') .. (f[3] or '1') .. digits(f[4])
     .. digits(f[5]) .. head_number(string.len(rid), 3) .. rid .. (f[7] or '')
   if f[8] then
     -- taken (t set): keep the token; a take keeps the record for its retry, a claim drops it
@@ -47,7 +48,13 @@ local function read(key, from_hash)
   local record = from_hash(key)
   local ttl = redis.call('PTTL', key)
   redis.call('DEL', key)
-  if ttl > 0 then redis.call('SET', key, record, 'PX', ttl) else redis.call('SET', key, record) end
+  if ttl == -1 then  -- never written without a TTL, but never make one up either
+    redis.call('SET', key, record)
+  elseif ttl > 0 then
+    redis.call('SET', key, record, 'PX', ttl)
+  else  -- in its last millisecond: let it go rather than keep it with no expiry
+    return false
+  end
   return record
 end
 

@@ -58,8 +58,8 @@ log = logging.getLogger("onetime.store.sqlite")
 
 # Secrets live in a rowid table, not WITHOUT ROWID: an envelope is often a kilobyte or more, and
 # a WITHOUT ROWID row keeps at most about a quarter page in its b-tree page, so each such secret
-# spilled into an overflow page of its own, mostly empty (4.7 KB of file per 1 KB secret, against
-# 1.4 KB now). New rows also go to the end of the table instead of random places in it, which
+# spilled into an overflow page of its own, mostly empty (the secrets table alone: 4.7 KB of file
+# per 1 KB secret, against 1.4 KB now). New rows also go to the end of the table instead of random places in it, which
 # keeps a large store's writes on few pages; only the small index on `sid` takes random inserts.
 _SECRETS_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
@@ -203,6 +203,7 @@ def _upgrade(db: sqlite3.Connection) -> None:
 def _rebuild_secrets(db: sqlite3.Connection) -> None:
     """Move the secrets of a file from before the rowid layout into it, in one transaction."""
     (count,) = db.execute("SELECT count(*) FROM secrets").fetchone()
+    # The copy goes through the WAL: the disk needs about twice the table's size free meanwhile.
     log.warning("moving %d stored secrets to the compact table layout (once)", count)
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -217,7 +218,10 @@ def _rebuild_secrets(db: sqlite3.Connection) -> None:
         db.execute("CREATE INDEX secrets_by_expiry ON secrets (expires_at)")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        # SQLite may have rolled back already (full disk, I/O error): report the first error.
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
         raise
 
 
