@@ -314,26 +314,15 @@ class RedisStore:
         # One SET each: a record never exists without its TTL, and a copy that overwrites one
         # replaces it whole. Both go out in one pipeline, the receipt first: if the secret's
         # write fails, the receipt reads as orphaned.
-        writes = [
-            self._cmd(
-                "SET",
-                self._receipt_key(receipt.rid),
-                pack_receipt(receipt),
-                "EX",
-                max(1, receipt.expires_at - now),
-            )
-        ]
+        writes = [self._set(self._receipt_key(receipt.rid), pack_receipt(receipt), receipt, now)]
         if secret is not None:
-            writes.append(
-                self._cmd(
-                    "SET",
-                    self._secret_key(secret.sid),
-                    pack_secret(secret),
-                    "EX",
-                    max(1, secret.expires_at - now),
-                )
-            )
+            writes.append(self._set(self._secret_key(secret.sid), pack_secret(secret), secret, now))
         await asyncio.gather(*writes)
+
+    def _set(
+        self, key: bytes, record: bytes, lifetime: StoredSecret | StoredReceipt, now: int
+    ) -> Awaitable[Any]:
+        return self._cmd("SET", key, record, "EX", max(1, lifetime.expires_at - now))
 
     async def _read(self, key: bytes, upgrade: str) -> bytes | None:
         """The record at `key` as a string; one kept as a hash by an earlier version is rewritten."""

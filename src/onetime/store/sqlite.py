@@ -205,8 +205,7 @@ def _rebuild_secrets(db: sqlite3.Connection) -> None:
     (count,) = db.execute("SELECT count(*) FROM secrets").fetchone()
     # The copy goes through the WAL: the disk needs about twice the table's size free meanwhile.
     log.warning("moving %d stored secrets to the compact table layout (once)", count)
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(db):
         db.execute("DROP TABLE IF EXISTS secrets_compact")
         db.execute(_SECRETS_TABLE.format(name="secrets_compact"))
         db.execute(
@@ -216,9 +215,18 @@ def _rebuild_secrets(db: sqlite3.Connection) -> None:
         db.execute("DROP TABLE secrets")  # its index goes with it
         db.execute("ALTER TABLE secrets_compact RENAME TO secrets")
         db.execute("CREATE INDEX secrets_by_expiry ON secrets (expires_at)")
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE, then COMMIT, or ROLLBACK if anything in it raised."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         db.execute("COMMIT")
     except BaseException:
-        # SQLite may have rolled back already (full disk, I/O error): report the first error.
+        # SQLite may have rolled back already (full disk, I/O error): the error that got us
+        # here is the one to report, not a failed ROLLBACK.
         if db.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
@@ -458,17 +466,9 @@ class SqliteStore:
         with self._turn(writes):
             if db.in_transaction:  # left open by a ROLLBACK that failed; nothing in it stands
                 db.execute("ROLLBACK")
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 for write in batch:
                     self._apply(db, write)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    # The error that got us here is the one to report, not a failed ROLLBACK.
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise
 
     @staticmethod
     def _apply(db: sqlite3.Connection, write: _Write) -> None:
