@@ -3,6 +3,8 @@ of a Redis Cluster. Every script also compares the record's own expiry with the 
 so Redis honours the same clock as every other backend; Redis TTLs do the actual cleaning.
 """
 
+from onetime.store.redis_records import RECEIPT_HEAD
+
 # Taking and claiming are idempotent per call: the caller sends a random token, the script
 # marks the record as taken by it (it then starts with T and the token) for a minute instead of
 # deleting it, and the same call sent again (redis-py retries once after a timeout) gets the same
@@ -15,7 +17,8 @@ so Redis honours the same clock as every other backend; Redis TTLs do the actual
 # variable parts. Versions before this kept them as hashes; every script that meets one (an
 # error from GET) rewrites it as a string first, with the TTL it had, so a running store moves
 # over record by record as they are touched.
-_RECORDS = """
+_RECORDS = f"""
+local RECEIPT_HEAD = {RECEIPT_HEAD}
 local function digits(n) return string.format('%011d', tonumber(n) or 0) end
 local function head_number(n, width) return string.format('%0' .. width .. 'd', n) end
 
@@ -140,7 +143,7 @@ SET_MEMO = (
     + """
 local record = read(KEYS[1], hash_receipt)
 if not record or receipt_expires(record) <= tonumber(ARGV[1]) then return 0 end
-local fixed = 66 + tonumber(string.sub(record, 59, 61)) + tonumber(string.sub(record, 62, 66))
+local fixed = RECEIPT_HEAD + tonumber(string.sub(record, 59, 61)) + tonumber(string.sub(record, 62, 66))
 local changed = string.sub(record, 1, 14) .. digits(ARGV[1]) .. string.sub(record, 26, fixed)
 redis.call('SET', KEYS[1], changed .. ARGV[2], 'KEEPTTL')
 return 1

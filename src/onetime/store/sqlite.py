@@ -58,9 +58,10 @@ log = logging.getLogger("onetime.store.sqlite")
 
 # Secrets live in a rowid table, not WITHOUT ROWID: an envelope is often a kilobyte or more, and
 # a WITHOUT ROWID row keeps at most about a quarter page in its b-tree page, so each such secret
-# spilled into an overflow page of its own, mostly empty (the secrets table alone: 4.7 KB of file
-# per 1 KB secret, against 1.4 KB now). New rows also go to the end of the table instead of random places in it, which
-# keeps a large store's writes on few pages; only the small index on `sid` takes random inserts.
+# spilled into an overflow page of its own, mostly empty (the secrets table alone: 4.7 KB of
+# file per 1 KB secret, against 1.4 KB now). New rows also go to the end of the table instead of
+# random places in it; of the secrets table's structures only the small index on `sid` takes
+# random inserts.
 _SECRETS_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
     sid BLOB NOT NULL UNIQUE,
