@@ -6,13 +6,16 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
+from redis.asyncio import Redis
 
 from onetime.core.records import ReceiptState, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
 from onetime.store.codec import pack_receipt_static
 from onetime.store.redis import RedisStore, _digest
+from onetime.store.redis_batch import CommandBatcher
 from onetime.store.redis_records import unpack_secret
 from tests.conftest import free_port
 from tests.services import spawn_redis
@@ -310,3 +313,29 @@ async def test_a_hash_without_its_passphrase_flag_is_never_handed_out_by_a_take(
     await store.client.hdel(store._secret_key(secret.sid), "p")
     assert await store.take_secret(secret.sid, NOW) is None
     assert await store.get_secret(secret.sid, NOW) == replace(secret, has_passphrase=True)
+
+
+async def test_a_burst_while_redis_stalls_waits_for_a_pipeline_instead_of_failing(
+    own_redis_port: int,
+) -> None:
+    """Pipelines on their way are capped below the pool's size: a pool that runs out refuses
+    with an error (a 503 to the request), where waiting for an answer costs only time."""
+    client = Redis(port=own_redis_port, max_connections=3)
+    batcher = CommandBatcher(client, max_in_flight=3)
+    stall = await asyncio.create_subprocess_exec(
+        "redis-cli", "-p", str(own_redis_port), "eval", BUSY_SCRIPT, "0",
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(0.2)
+
+    async def echo(n: int) -> bytes:
+        await asyncio.sleep(n * 0.002)  # each in a turn of the event loop of its own
+        return cast(bytes, await batcher.call("ECHO", str(n)))
+
+    try:
+        answers = await asyncio.gather(*(echo(n) for n in range(60)))
+    finally:
+        await stall.wait()
+        await batcher.drain()
+        await client.aclose()
+    assert answers == [str(n).encode() for n in range(60)]

@@ -10,6 +10,12 @@ where redis-py's cluster pipeline sends each command to the node that holds its 
 
 A failure of the whole pipeline (Redis unreachable, a timeout) fails each command in it; an
 error answer to one command (a missing script, say) fails only that command.
+
+Each pipeline on its way holds a connection (one per node on a cluster), and redis-py's pools
+refuse a connection beyond their limit (100 per node by default) with an error, not a wait. So
+at most `max_in_flight` pipelines travel at once; commands issued meanwhile wait and go together
+in the next one as soon as one returns. Without this a burst on a slow server opened one
+pipeline per turn of the event loop until the pool ran out and requests failed with 503.
 """
 
 from __future__ import annotations
@@ -20,12 +26,17 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+# Well under redis-py's default pool limit of 100 connections (per node on a cluster), which
+# the store's other calls (SCAN, PING) share.
+MAX_IN_FLIGHT = 32
+
 
 class CommandBatcher:
     """Queues commands and sends each turn's queue as one non-transactional pipeline."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._client = client
+        self._max_in_flight = max_in_flight
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flushing: set[asyncio.Task[None]] = set()
 
@@ -40,10 +51,17 @@ class CommandBatcher:
         return future
 
     def _send_queue(self) -> None:
+        if not self._queue or len(self._flushing) >= self._max_in_flight:
+            return  # nothing to send, or the next pipeline to return sends it (_sent)
         batch, self._queue = self._queue, []
         task = asyncio.ensure_future(self._send(batch))
         self._flushing.add(task)  # a reference, so the task is not collected mid-flight
-        task.add_done_callback(self._flushing.discard)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._flushing.discard(task)
+        if self._queue:
+            asyncio.get_running_loop().call_soon(self._send_queue)
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         pipe = self._client.pipeline(transaction=False)
@@ -77,6 +95,9 @@ class CommandBatcher:
                 future.set_result(answer)
 
     async def drain(self) -> None:
-        """Wait for the pipelines on their way (before the client is closed)."""
-        if self._flushing:
-            await asyncio.gather(*self._flushing, return_exceptions=True)
+        """Send what waits and wait for every pipeline on its way (before the client is closed)."""
+        while self._flushing or self._queue:
+            if self._flushing:
+                await asyncio.gather(*self._flushing, return_exceptions=True)
+            else:
+                self._send_queue()
