@@ -3,6 +3,7 @@ deleting an account's items leaves no key behind that names it or them."""
 
 import asyncio
 import shutil
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,11 +12,12 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
+from onetime.core.errors import StoreUnavailable
 from onetime.core.records import ReceiptState, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
 from onetime.store.codec import pack_receipt_static
 from onetime.store.redis import RedisStore, _digest
-from onetime.store.redis_batch import CommandBatcher
+from onetime.store.redis_batch import UNDER_DEADLINE, CommandBatcher
 from onetime.store.redis_records import unpack_secret
 from tests.conftest import free_port
 from tests.services import spawn_redis
@@ -95,6 +97,53 @@ async def test_a_claim_during_a_stall_still_reports_the_win(
 
 async def _all_keys(store: RedisStore) -> set[bytes]:
     return {key async for key in store.client.scan_iter(match=b"*", count=500)}
+
+
+async def test_a_stall_longer_than_two_deadlines_fails_the_batch_in_about_two_deadlines(
+    own_redis_port: int,
+) -> None:
+    """A pipeline runs under one deadline and is tried once more; then the caller hears of it
+    (a 503), not after redis-py's own timeouts, which the batch's connections skip."""
+    store = RedisStore(f"redis://127.0.0.1:{own_redis_port}/0?timeout=0.3")
+    await store.open()
+    secret, receipt = records()
+    await store.create(secret, receipt, NOW)
+    stall = await asyncio.create_subprocess_exec(
+        "redis-cli", "-p", str(own_redis_port), "eval", BUSY_SCRIPT, "0",
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(0.2)  # busy for about 1.3 s more: longer than two tries of 0.3 s
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"within 0\.3 s"):
+            await store.get_secret(secret.sid, NOW)
+        elapsed = time.monotonic() - started
+    finally:
+        await stall.wait()
+    assert 0.55 <= elapsed < 1.1
+    # The flag stayed inside the batch's own task; after the stall the store works again.
+    assert UNDER_DEADLINE.get() is False
+    assert await store.get_secret(secret.sid, NOW) == secret
+    await store.close()
+
+
+async def test_calls_outside_a_batch_keep_redis_pys_own_timeouts(own_redis_port: int) -> None:
+    store = RedisStore(f"redis://127.0.0.1:{own_redis_port}/0?timeout=0.3")
+    await store.open()
+    stall = await asyncio.create_subprocess_exec(
+        "redis-cli", "-p", str(own_redis_port), "eval", BUSY_SCRIPT, "0",
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="Timeout reading"):
+            await store.ping()  # straight through redis-py: its read timeout and one retry
+        elapsed = time.monotonic() - started
+    finally:
+        await stall.wait()
+        await store.close()
+    assert elapsed < 1.1
 
 
 async def test_delete_owned_leaves_no_key_of_the_owner_or_its_items(

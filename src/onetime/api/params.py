@@ -22,7 +22,8 @@ MAX_RECIPIENTS = 20
 
 async def read_params(request: Request) -> dict[str, Any]:
     """Query parameters merged with a form or JSON body (the body wins)."""
-    params: dict[str, Any] = dict(request.query_params)
+    # Most requests carry no query string: skip building Starlette's parser for nothing.
+    params: dict[str, Any] = dict(request.query_params) if request.scope["query_string"] else {}
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if request.method in ("GET", "HEAD"):
         return params

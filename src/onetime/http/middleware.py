@@ -18,6 +18,17 @@ _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# Built once: every answer carries them.
+_ALWAYS = (
+    (b"content-security-policy", _CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
 class SecurityHeaders:
@@ -37,18 +48,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", _CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                    (b"cross-origin-resource-policy", b"same-origin"),
-                    (
-                        b"permissions-policy",
-                        b"camera=(), microphone=(), geolocation=(), interest-cohort=()",
-                    ),
-                ]
+                extra = list(_ALWAYS)
                 if b"cache-control" not in present:
                     # Static files are ours and public; everything else may show a secret or a link.
                     # Static misses are not cached: a file added later must not stay hidden.
@@ -56,9 +56,7 @@ class SecurityHeaders:
                     cache = b"public, max-age=3600" if public else b"no-store"
                     extra.append((b"cache-control", cache))
                 if self.hsts:
-                    extra.append(
-                        (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-                    )
+                    extra.append(_HSTS)
                 message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 
@@ -151,10 +149,12 @@ class AccessLog:
         finally:
             # No answer at all: the client left before one was due (nginx's 499), not a 500.
             status = status or CLIENT_LEFT
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            access_log.info(
-                "%s %s %d %.1fms", scope["method"], route_template(scope), status, elapsed_ms
-            )
+            # Checked first: the template is worked out only for a line that will be written.
+            if access_log.isEnabledFor(logging.INFO):
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                access_log.info(
+                    "%s %s %d %.1fms", scope["method"], route_template(scope), status, elapsed_ms
+                )
 
 
 def route_template(scope: Scope) -> str:

@@ -24,6 +24,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from redis.backoff import NoBackoff
 from onetime.core.errors import StoreUnavailable
 from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
-from onetime.store.redis_batch import CommandBatcher
+from onetime.store.redis_batch import UNDER_DEADLINE, CommandBatcher
 from onetime.store.redis_records import (
     TIMESTAMP_OFFSET,
     pack_receipt,
@@ -150,7 +151,7 @@ def _connect(target: RedisTarget) -> Any:
         "retry": Retry(NoBackoff(), 1),
     }
     if target.kind == "single":
-        return _pack_with_hiredis(Redis.from_url(target.url, **options))
+        return _lean_connections(Redis.from_url(target.url, **options))
     options.update(username=target.username, password=target.password, ssl=target.tls)
     if target.kind == "cluster":
         nodes = [ClusterNode(host, port) for host, port in target.nodes]
@@ -158,19 +159,25 @@ def _connect(target: RedisTarget) -> Any:
     sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves this one untyped
         list(target.nodes), sentinel_kwargs={"socket_timeout": target.timeout}
     )
-    client = _pack_with_hiredis(sentinel.master_for(target.service, db=target.db, **options))
+    client = _lean_connections(sentinel.master_for(target.service, db=target.db, **options))
     # The sentinels' own connections must be closed with the client (see RedisStore.close).
     client.onetime_sentinels = sentinel.sentinels
     return client
 
 
-class _HiredisPacking:
-    """Packs commands with hiredis's C encoder, as redis-py's own synchronous client does.
+class _LeanConnection:
+    """What the store's connections do differently from redis-py's asyncio defaults.
 
-    The asyncio client encodes every argument in Python, which measured as the largest single
-    cost of a request that writes a record. Only the packing changes; values we send are bytes,
-    str and int, which both encoders write alike.
+    Packing: with hiredis's C encoder, as redis-py's own synchronous client does. The asyncio
+    client encodes every argument in Python, which measured as the largest single cost of a
+    request that writes a record. Values we send are bytes, str and int, which both encoders
+    write alike.
+
+    Timeouts: inside a batch that runs under one deadline (redis_batch.py), no timeout of
+    their own around each write and each answer read; everywhere else, redis-py's as usual.
     """
+
+    socket_timeout: float | None
 
     def pack_command(self, *args: Any) -> list[bytes]:
         name = args[0]
@@ -181,12 +188,35 @@ class _HiredisPacking:
         except TypeError as error:
             raise redis_errors.DataError(str(error)) from None
 
+    async def read_response(
+        self,
+        disable_decoding: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 - redis-py's signature, overridden
+        **options: Any,
+    ) -> Any:
+        if timeout is None and UNDER_DEADLINE.get():
+            timeout = math.inf  # redis-py's word for "no timeout of the read's own"
+        return await super().read_response(  # type: ignore[misc]
+            disable_decoding, timeout, **options
+        )
 
-def _pack_with_hiredis(client: Any) -> Any:
-    """Make the client's pool open connections that pack with hiredis (any connection class)."""
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not UNDER_DEADLINE.get():
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+            return
+        # A connection serves one pipeline at a time, so this swap is seen by nobody else.
+        saved, self.socket_timeout = self.socket_timeout, None
+        try:
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        finally:
+            self.socket_timeout = saved
+
+
+def _lean_connections(client: Any) -> Any:
+    """Make the client's pool open `_LeanConnection`s (whatever its connection class)."""
     pool = client.connection_pool
     base = pool.connection_class
-    pool.connection_class = type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})
+    pool.connection_class = type(f"Lean{base.__name__}", (_LeanConnection, base), {})
     return client
 
 
@@ -247,11 +277,15 @@ class RedisStore:
         except redis_errors.RedisError as error:
             raise StoreUnavailable(f"Redis failed: {error}") from None
 
-    async def _cmd(self, *args: Any) -> Any:
-        """One command, sent with the others of this turn of the event loop (redis_batch.py)."""
+    def _queue(self, *args: Any) -> asyncio.Future[Any]:
+        """Queue one command with the others of this turn of the event loop (redis_batch.py)."""
         if self._batcher is None:
             raise StoreUnavailable("the Redis store is not open")
-        return await self._call(self._batcher.call(*args))
+        return self._batcher.call(*args)
+
+    async def _cmd(self, *args: Any) -> Any:
+        """One command, sent with the others of this turn of the event loop."""
+        return await self._call(self._queue(*args))
 
     async def _script(self, source: str, key: bytes, *args: Any) -> Any:
         # By digest: Redis keeps scripts it has run; a server that restarted has forgotten them,
@@ -283,7 +317,10 @@ class RedisStore:
             self._client = _connect(self.target)
         except (redis_errors.RedisError, ValueError) as error:
             raise StoreUnavailable(f"cannot use the Redis store: {error}") from None
-        self._batcher = CommandBatcher(self._client)
+        # One deadline per pipeline where the connections are ours (a single server, Sentinel);
+        # a cluster's pipelines keep redis-py's timeouts on each read.
+        deadline = None if self.target.kind == "cluster" else self.target.timeout
+        self._batcher = CommandBatcher(self._client, deadline=deadline)
         where = (
             ", ".join(f"{h}:{p}" for h, p in self.target.nodes) or self.target.url.split("@")[-1]
         )
@@ -314,15 +351,16 @@ class RedisStore:
         # One SET each: a record never exists without its TTL, and a copy that overwrites one
         # replaces it whole. Both go out in one pipeline, the receipt first: if the secret's
         # write fails, the receipt reads as orphaned.
+        # Both are queued at once (futures, not tasks: a task each cost more than the SET).
         writes = [self._set(self._receipt_key(receipt.rid), pack_receipt(receipt), receipt, now)]
         if secret is not None:
             writes.append(self._set(self._secret_key(secret.sid), pack_secret(secret), secret, now))
-        await asyncio.gather(*writes)
+        await self._call(asyncio.gather(*writes))
 
     def _set(
         self, key: bytes, record: bytes, lifetime: StoredSecret | StoredReceipt, now: int
-    ) -> Awaitable[Any]:
-        return self._cmd("SET", key, record, "EX", max(1, lifetime.expires_at - now))
+    ) -> asyncio.Future[Any]:
+        return self._queue("SET", key, record, "EX", max(1, lifetime.expires_at - now))
 
     async def _read(self, key: bytes, upgrade: str) -> bytes | None:
         """The record at `key` as a string; one kept as a hash by an earlier version is rewritten."""
@@ -341,8 +379,13 @@ class RedisStore:
         secret = unpack_secret(sid, record, now)
         if secret is None:  # not there, taken by another, or has a passphrase
             return None
-        # Two keys (two nodes, maybe), so two commands; sent together they cost one round trip.
-        await asyncio.gather(self._forget(key), self._mark_revealed(secret.rid, now))
+        # Two keys (two nodes, maybe), so two commands; queued together they cost one round trip
+        # (the DEL first, then the receipt's script, in the same turn; no task for either).
+        deleting = self._queue("DEL", key)
+        try:
+            await self._mark_revealed(secret.rid, now)
+        finally:
+            await self._forget(deleting)
         return secret
 
     async def _mark_revealed(self, rid: bytes, now: int) -> None:
@@ -356,13 +399,13 @@ class RedisStore:
         key = self._secret_key(sid)
         claimed = bool(await self._script(scripts.CLAIM_SECRET, key, now, secrets.token_hex(16)))
         if claimed:
-            await self._forget(key)
+            await self._forget(self._queue("DEL", key))
         return claimed
 
-    async def _forget(self, key: bytes) -> None:
-        """Delete a taken record now rather than in a minute; it already reads as gone."""
+    async def _forget(self, deleting: asyncio.Future[Any]) -> None:
+        """A taken record is deleted now rather than in a minute; it already reads as gone."""
         try:
-            await self._cmd("DEL", key)
+            await self._call(deleting)
         except StoreUnavailable:
             log.warning("a taken secret could not be deleted yet; it expires within a minute")
 
