@@ -24,7 +24,6 @@ import asyncio
 import functools
 import hashlib
 import logging
-import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from redis.backoff import NoBackoff
 from onetime.core.errors import StoreUnavailable
 from onetime.core.records import Counter, ReceiptState, StoredItem, StoredReceipt, StoredSecret
 from onetime.store import redis_scripts as scripts
-from onetime.store.redis_batch import UNDER_DEADLINE, CommandBatcher
+from onetime.store.redis_batch import CommandBatcher
 from onetime.store.redis_records import (
     TIMESTAMP_OFFSET,
     pack_receipt,
@@ -151,7 +150,7 @@ def _connect(target: RedisTarget) -> Any:
         "retry": Retry(NoBackoff(), 1),
     }
     if target.kind == "single":
-        return _lean_connections(Redis.from_url(target.url, **options))
+        return _pack_with_hiredis(Redis.from_url(target.url, **options))
     options.update(username=target.username, password=target.password, ssl=target.tls)
     if target.kind == "cluster":
         nodes = [ClusterNode(host, port) for host, port in target.nodes]
@@ -159,25 +158,19 @@ def _connect(target: RedisTarget) -> Any:
     sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves this one untyped
         list(target.nodes), sentinel_kwargs={"socket_timeout": target.timeout}
     )
-    client = _lean_connections(sentinel.master_for(target.service, db=target.db, **options))
+    client = _pack_with_hiredis(sentinel.master_for(target.service, db=target.db, **options))
     # The sentinels' own connections must be closed with the client (see RedisStore.close).
     client.onetime_sentinels = sentinel.sentinels
     return client
 
 
-class _LeanConnection:
-    """What the store's connections do differently from redis-py's asyncio defaults.
+class _HiredisPacking:
+    """Packs commands with hiredis's C encoder, as redis-py's own synchronous client does.
 
-    Packing: with hiredis's C encoder, as redis-py's own synchronous client does. The asyncio
-    client encodes every argument in Python, which measured as the largest single cost of a
-    request that writes a record. Values we send are bytes, str and int, which both encoders
-    write alike.
-
-    Timeouts: inside a batch that runs under one deadline (redis_batch.py), no timeout of
-    their own around each write and each answer read; everywhere else, redis-py's as usual.
+    The asyncio client encodes every argument in Python, which measured as the largest single
+    cost of a request that writes a record. Only the packing changes; values we send are bytes,
+    str and int, which both encoders write alike.
     """
-
-    socket_timeout: float | None
 
     def pack_command(self, *args: Any) -> list[bytes]:
         name = args[0]
@@ -188,35 +181,12 @@ class _LeanConnection:
         except TypeError as error:
             raise redis_errors.DataError(str(error)) from None
 
-    async def read_response(
-        self,
-        disable_decoding: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109 - redis-py's signature, overridden
-        **options: Any,
-    ) -> Any:
-        if timeout is None and UNDER_DEADLINE.get():
-            timeout = math.inf  # redis-py's word for "no timeout of the read's own"
-        return await super().read_response(  # type: ignore[misc]
-            disable_decoding, timeout, **options
-        )
 
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if not UNDER_DEADLINE.get():
-            await super().send_packed_command(command, check_health)  # type: ignore[misc]
-            return
-        # A connection serves one pipeline at a time, so this swap is seen by nobody else.
-        saved, self.socket_timeout = self.socket_timeout, None
-        try:
-            await super().send_packed_command(command, check_health)  # type: ignore[misc]
-        finally:
-            self.socket_timeout = saved
-
-
-def _lean_connections(client: Any) -> Any:
-    """Make the client's pool open `_LeanConnection`s (whatever its connection class)."""
+def _pack_with_hiredis(client: Any) -> Any:
+    """Make the client's pool open connections that pack with hiredis (any connection class)."""
     pool = client.connection_pool
     base = pool.connection_class
-    pool.connection_class = type(f"Lean{base.__name__}", (_LeanConnection, base), {})
+    pool.connection_class = type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})
     return client
 
 
@@ -317,9 +287,9 @@ class RedisStore:
             self._client = _connect(self.target)
         except (redis_errors.RedisError, ValueError) as error:
             raise StoreUnavailable(f"cannot use the Redis store: {error}") from None
-        # One deadline per pipeline where the connections are ours (a single server, Sentinel);
-        # a cluster's pipelines keep redis-py's timeouts on each read.
-        deadline = None if self.target.kind == "cluster" else self.target.timeout
+        # A single server's batches make their own round trip under one deadline; a cluster's
+        # (routed by key) and Sentinel's (master found anew on failover) go through redis-py.
+        deadline = self.target.timeout if self.target.kind == "single" else None
         self._batcher = CommandBatcher(self._client, deadline=deadline)
         where = (
             ", ".join(f"{h}:{p}" for h, p in self.target.nodes) or self.target.url.split("@")[-1]
@@ -381,7 +351,7 @@ class RedisStore:
             return None
         # Two keys (two nodes, maybe), so two commands; queued together they cost one round trip
         # (the DEL first, then the receipt's script, in the same turn; no task for either).
-        deleting = self._queue("DEL", key)
+        deleting = self._queue_delete(key)
         try:
             await self._mark_revealed(secret.rid, now)
         finally:
@@ -399,15 +369,25 @@ class RedisStore:
         key = self._secret_key(sid)
         claimed = bool(await self._script(scripts.CLAIM_SECRET, key, now, secrets.token_hex(16)))
         if claimed:
-            await self._forget(self._queue("DEL", key))
+            await self._forget(self._queue_delete(key))
         return claimed
 
-    async def _forget(self, deleting: asyncio.Future[Any]) -> None:
-        """A taken record is deleted now rather than in a minute; it already reads as gone."""
+    def _queue_delete(self, key: bytes) -> asyncio.Future[Any] | None:
+        """Queue the DEL of a taken record; None if the store is closing (it expires anyway)."""
         try:
-            await self._call(deleting)
+            return self._queue("DEL", key)
         except StoreUnavailable:
-            log.warning("a taken secret could not be deleted yet; it expires within a minute")
+            return None
+
+    async def _forget(self, deleting: asyncio.Future[Any] | None) -> None:
+        """A taken record is deleted now rather than in a minute; it already reads as gone."""
+        if deleting is not None:
+            try:
+                await self._call(deleting)
+                return
+            except StoreUnavailable:
+                pass
+        log.warning("a taken secret could not be deleted yet; it expires within a minute")
 
     async def mark_secret_previewed(self, sid: bytes, now: int) -> None:
         await self._script(scripts.MARK_PREVIEWED, self._secret_key(sid), now)

@@ -17,31 +17,33 @@ at most `max_in_flight` pipelines travel at once; commands issued meanwhile wait
 in the next one as soon as one returns. Without this a burst on a slow server opened one
 pipeline per turn of the event loop until the pool ran out and requests failed with 503.
 
-With a `deadline`, a pipeline's whole round trip runs under one timeout, and the connections
-skip redis-py's own timeout around every write and every answer they read (`UNDER_DEADLINE`,
-honoured by the store's connection class): those timeouts cost about a tenth of a request's CPU.
-A pipeline that misses its deadline is sent once more, on a fresh connection, as redis-py's
-retry did before: every command we batch may be repeated (a take or claim by the same token
-answers the same), and a stall a little longer than the timeout then still gets its answer.
+With a `deadline` (a single server), a batch makes its own round trip on a pooled connection:
+all commands written at once, the answers read in order, the whole exchange under one timeout.
+redis-py's pipeline puts a timeout of its own around every write and every answer read, which
+cost about a tenth of a request's CPU. A batch whose connection fails or which misses its
+deadline is sent once more, as redis-py's retry did before, so a stall a little longer than the
+timeout still gets its answer; a take or claim carries a token and answers the same when
+repeated. (Not every command is like that: a counter hit sent twice counts twice, which only
+makes a limit stricter.) Without a deadline (a cluster, which routes each command to the node
+holding its key; Sentinel, which finds the master anew on failover) redis-py's pipeline is used.
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # Well under redis-py's default pool limit of 100 connections (per node on a cluster), which
 # the store's other calls (SCAN, PING) share.
 MAX_IN_FLIGHT = 32
+# A connection lost or a deadline missed: the batch may not have run, or only in part.
+_LOST = (OSError, RedisConnectionError, RedisTimeoutError)
 
-# True inside a pipeline that runs under the batcher's deadline (each pipeline runs in a task of
-# its own, so the flag never leaks to other calls on the client).
-UNDER_DEADLINE: ContextVar[bool] = ContextVar("onetime_redis_under_deadline", default=False)
+Batch = list[tuple[tuple[Any, ...], "asyncio.Future[Any]"]]
 
 
 class CommandBatcher:
@@ -53,7 +55,7 @@ class CommandBatcher:
         self._client = client
         self._max_in_flight = max_in_flight
         self._deadline = deadline
-        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._queue: Batch = []
         self._flushing: set[asyncio.Task[None]] = set()
 
     def call(self, *args: Any) -> asyncio.Future[Any]:
@@ -79,33 +81,56 @@ class CommandBatcher:
         if self._queue:
             asyncio.get_running_loop().call_soon(self._send_queue)
 
-    async def _execute(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> list[Any]:
+    async def _pipeline(self, batch: Batch) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)
         for args, _ in batch:
             pipe.execute_command(*args)
         return list(await pipe.execute(raise_on_error=False))
 
-    async def _execute_by_deadline(
-        self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], deadline: float
-    ) -> list[Any]:
-        UNDER_DEADLINE.set(True)
+    async def _round_trip_or_retry(self, batch: Batch, deadline: float) -> list[Any]:
         try:
-            async with asyncio.timeout(deadline):
-                return await self._execute(batch)
-        except TimeoutError:
-            pass  # the connection was closed under the cancelled read or write: try once more
+            return await self._round_trip(batch, deadline)
+        except _LOST:
+            pass  # a pooled connection gone stale, or a stall: once more
         try:
-            async with asyncio.timeout(deadline):
-                return await self._execute(batch)
-        except TimeoutError:
+            return await self._round_trip(batch, deadline)
+        except TimeoutError:  # ours; redis-py's own timeouts are its TimeoutError
             raise RedisTimeoutError(f"Redis did not answer within {deadline:g} s") from None
 
-    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+    async def _round_trip(self, batch: Batch, deadline: float) -> list[Any]:
+        """Write every command of the batch, read every answer; an error answer fails only its
+        command. The connection is this batch's alone until it goes back to the pool."""
+        pool = self._client.connection_pool
+        callbacks = self._client.response_callbacks
+        connection = await pool.get_connection()
+        socket_timeout, connection.socket_timeout = connection.socket_timeout, None
+        answers: list[Any] = []
+        try:
+            async with asyncio.timeout(deadline):
+                commands = [args for args, _ in batch]
+                await connection.send_packed_command(connection.pack_commands(commands))
+                for args in commands:
+                    try:
+                        answer = await connection.read_response()
+                    except ResponseError as error:  # read whole: the next answer follows
+                        answers.append(error)
+                        continue
+                    callback = callbacks.get(args[0])
+                    answers.append(answer if callback is None else callback(answer))
+        finally:
+            connection.socket_timeout = socket_timeout
+            if len(answers) < len(batch):
+                # Answers still on their way must not reach the connection's next user.
+                await connection.disconnect(nowait=True)
+            await pool.release(connection)
+        return answers
+
+    async def _send(self, batch: Batch) -> None:
         try:
             if self._deadline is None:
-                answers = await self._execute(batch)
+                answers = await self._pipeline(batch)
             else:
-                answers = await self._execute_by_deadline(batch, self._deadline)
+                answers = await self._round_trip_or_retry(batch, self._deadline)
         except (RedisError, OSError) as error:
             for _, future in batch:
                 if not future.done():
