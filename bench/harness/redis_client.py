@@ -15,6 +15,26 @@ Reply = bytes | int | list["Reply"] | None
 
 _SCAN_BATCH = 10_000
 
+# One SCAN step done inside Redis: the keys it finds under the prefixes (ARGV[4:]) are unlinked
+# there, so a million keys never travel to the harness and through its Python parser (that
+# took half a minute at the end of every run). Returns the next cursor and how many went.
+_DELETE_STEP = """
+local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local doomed = {}
+for _, key in ipairs(reply[2]) do
+  for i = 4, #ARGV do
+    if string.sub(key, 1, #ARGV[i]) == ARGV[i] then
+      doomed[#doomed + 1] = key
+      break
+    end
+  end
+end
+for first = 1, #doomed, 1000 do
+  redis.call('UNLINK', unpack(doomed, first, math.min(first + 999, #doomed)))
+end
+return {reply[1], #doomed}
+"""
+
 
 class RedisError(RuntimeError):
     """Redis answered with an error, or could not be reached."""
@@ -139,14 +159,19 @@ class RedisClient:
         Only those: the Redis is shared (the test suite and people use it too), so the harness
         never flushes a database. One pass over the keyspace serves all the prefixes.
         """
-        common = _common_start(prefixes)
+        pattern = escape_glob(_common_start(prefixes)) + "*"
+        cursor = b"0"
         deleted = 0
-        for batch in self.scan_batches(common):
-            keys = [key for key in batch if key.decode(errors="replace").startswith(prefixes)]
-            if keys:
-                self.command("UNLINK", *keys)
-                deleted += len(keys)
-        return deleted
+        while True:
+            reply = self.command("EVAL", _DELETE_STEP, "0", cursor, pattern, _SCAN_BATCH, *prefixes)
+            if not isinstance(reply, list) or len(reply) != 2:
+                raise RedisError("the deletion script answered something unexpected")
+            next_cursor, count = reply
+            if not isinstance(next_cursor, bytes) or not isinstance(count, int):
+                raise RedisError("the deletion script answered something unexpected")
+            cursor, deleted = next_cursor, deleted + count
+            if cursor == b"0":
+                return deleted
 
     def delete_prefix(self, prefix: str) -> int:
         return self.delete_prefixes(prefix)

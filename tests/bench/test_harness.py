@@ -110,3 +110,30 @@ def test_mixed_runs_went_through_all_three_steps(smoke: dict[str, Any]) -> None:
 
 def test_the_run_left_no_keys_in_redis(smoke: dict[str, Any]) -> None:
     assert remaining_keys(smoke["options"]["prefix"]) == []
+
+
+def test_clean_up_deletes_the_keys_under_its_prefixes_and_no_other() -> None:
+    """The clean-up deletes inside Redis; a key that only shares the prefixes' common start
+    (the Redis is shared) must stay."""
+    require(redis_answers(), "no Redis at 127.0.0.1:6379 (start redis-server)")
+    from redis import Redis
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from harness.redis_client import RedisClient
+
+    tag = f"bench-clean-test-{os.getpid()}-"
+    client = Redis(*HARNESS_REDIS)
+    try:
+        for first in range(0, 12_000, 1_000):  # more than one SCAN step of the script
+            client.mset({f"{tag}a:{n}": "x" for n in range(first, first + 1_000)})
+        client.mset({f"{tag}b:{n}": "x" for n in range(3)})
+        client.mset({f"{tag}ab{n}": "x" for n in range(2)})
+        with RedisClient(*HARNESS_REDIS) as harness_client:
+            deleted = harness_client.delete_prefixes(f"{tag}a:", f"{tag}b:")
+        left = sorted(client.scan_iter(match=f"{tag}*", count=1000))
+    finally:
+        for key in client.scan_iter(match=f"{tag}*", count=1000):
+            client.delete(key)
+        client.close()
+    assert deleted == 12_003
+    assert left == [f"{tag}ab0".encode(), f"{tag}ab1".encode()]
