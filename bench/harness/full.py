@@ -81,16 +81,17 @@ def fill_stores(
     writer process per core. SQLite takes one write at a time, and its processes take turns
     at the file's write lock, but each prepares its next group of writes while the other
     commits: two fill a file about 1.3 times as fast as one. Its connections run with
-    synchronous=normal, a per-connection setting that leaves the file exactly as with the
-    server's default (full), in a tmpfs staging directory when there is one (about 1.4 times
-    as fast); the file is moved next to the empty store's afterwards.
+    synchronous=normal and a page cache of 256 MiB (1.4 times as fast for 300,000 records),
+    settings of the connection that leave the file exactly as with the server's defaults, in
+    a tmpfs staging directory when there is one (again about 1.4 times as fast); the file is
+    moved next to the empty store's afterwards.
     """
     redis.delete_prefix(prefix)
     remove_database(database)
     staging = _staging_dir()
     staged = (staging or database.parent) / database.name
     redis_env = onetime_env(redis_url(prefix), dirs)
-    sqlite_env = onetime_env(sqlite_url(staged) + "?synchronous=normal", dirs)
+    sqlite_env = onetime_env(sqlite_url(staged) + "?synchronous=normal&cache_mib=256", dirs)
     fills = [start_fill(redis_env, count, helpers.cpu_count())]
     try:
         fills.append(start_fill(sqlite_env, count, helpers.cpu_count()))

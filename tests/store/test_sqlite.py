@@ -146,6 +146,25 @@ async def test_commits_are_synced_fully_unless_the_url_says_normal(tmp_path: Pat
         open_store(f"sqlite:///{tmp_path}/c.db?synchronous=sometimes")
 
 
+async def test_the_page_cache_is_sqlites_own_unless_the_url_sets_it(tmp_path: Path) -> None:
+    from onetime.store import StoreURLError, open_store
+
+    for url, expected in (
+        (f"sqlite:///{tmp_path}/a.db", -2000),  # SQLite's default: about 2 MB
+        (f"sqlite:///{tmp_path}/b.db?synchronous=normal&cache_mib=64", -64 * 1024),
+    ):
+        store = open_store(url)
+        assert isinstance(store, SqliteStore)
+        await store.open()
+        try:
+            assert store.db.execute("PRAGMA cache_size").fetchone() == (expected,)
+        finally:
+            await store.close()
+    for bad in ("0", "-5", "lots", "100000"):
+        with pytest.raises(StoreURLError, match="cache_mib"):
+            open_store(f"sqlite:///{tmp_path}/c.db?cache_mib={bad}")
+
+
 async def test_a_large_backlog_is_swept_in_batches(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.sqlite3")
     await store.open()

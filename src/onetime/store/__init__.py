@@ -33,6 +33,18 @@ def sqlite_synchronous(url: str) -> str:
     return value.upper()
 
 
+def sqlite_cache_mib(url: str) -> int | None:
+    """`?cache_mib=N`: SQLite's page cache per connection, in MiB (SQLite's own default is 2).
+    A store holding millions of secrets spreads its writes over many pages; a larger cache
+    keeps more of them parsed in memory."""
+    value = dict(parse_qsl(urlsplit(url).query)).get("cache_mib")
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 65536:
+        raise StoreURLError("sqlite cache_mib must be a whole number of MiB from 1 to 65536")
+    return int(value)
+
+
 def open_store(url: str, counters_dir: Path | None = None) -> Store:
     """Build (but do not open) the store named by `url`."""
     scheme = urlsplit(url).scheme
@@ -40,7 +52,10 @@ def open_store(url: str, counters_dir: Path | None = None) -> Store:
         from onetime.store.sqlite import SqliteStore
 
         return SqliteStore(
-            sqlite_path(url), counters_dir=counters_dir, synchronous=sqlite_synchronous(url)
+            sqlite_path(url),
+            counters_dir=counters_dir,
+            synchronous=sqlite_synchronous(url),
+            cache_mib=sqlite_cache_mib(url),
         )
     if scheme.split("+")[0] in ("redis", "rediss", "unix"):
         from onetime.store.redis import RedisStore, RedisURLError

@@ -293,8 +293,10 @@ class SqliteStore:
         counters_dir: Path | None = None,
         busy_timeout_ms: int = 5000,
         synchronous: str = "FULL",
+        cache_mib: int | None = None,
     ) -> None:
         self.path = path
+        self._cache_mib = cache_mib
         self.counters_path = self._counters_path(path, counters_dir)
         self._busy_timeout_ms = busy_timeout_ms
         # FULL: a commit (a reveal's delete included) survives a power loss. Counters stay
@@ -324,6 +326,8 @@ class SqliteStore:
         db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {synchronous}")
+        if self._cache_mib is not None:
+            db.execute(f"PRAGMA cache_size = -{int(self._cache_mib) * 1024}")  # KiB when negative
         # Overwrite deleted content, so a revealed secret's ciphertext does not linger in free pages.
         db.execute("PRAGMA secure_delete = ON")
         db.executescript(schema)
