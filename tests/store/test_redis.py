@@ -4,6 +4,7 @@ deleting an account's items leaves no key behind that names it or them."""
 import asyncio
 import contextlib
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -149,6 +150,38 @@ async def test_a_stall_longer_than_two_deadlines_fails_the_batch_in_about_two_de
         assert await store.get_secret(first.sid, NOW) == first
     finally:
         await store.close()
+
+
+async def test_a_frozen_server_fails_every_batch_within_two_deadlines(tmp_path: Path) -> None:
+    """Frozen (SIGSTOP), Redis still accepts connections in the kernel but never greets a new
+    one: getting a connection counts against the deadline too, or batches waiting for fresh
+    connections take far longer to fail than the timeout promises."""
+    port = free_port()
+    server = spawn_redis(port, tmp_path)
+    store = RedisStore(f"redis://127.0.0.1:{port}/0?timeout=0.5")
+    await store.open()
+    try:
+        await asyncio.gather(*(store.ping() for _ in range(20)))  # some pooled connections
+        server.send_signal(signal.SIGSTOP)
+        try:
+
+            async def get(n: int, after: float) -> float:
+                await asyncio.sleep(after)
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailable):
+                    await store._cmd("GET", f"key-{n}")
+                return time.monotonic() - started
+
+            # A first wave meets pooled connections; a second one needs new connections.
+            took = await asyncio.gather(*(get(n, 0.0 if n < 3 else 0.3) for n in range(6)))
+        finally:
+            server.send_signal(signal.SIGCONT)
+        assert max(took) < 1.35, took  # two tries of 0.5 s, with room for a busy machine
+        assert await store._cmd("ECHO", "back") == b"back"
+    finally:
+        await store.close()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 async def test_a_batch_answers_each_command_with_redis_pys_own_conversions(

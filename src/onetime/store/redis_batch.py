@@ -99,14 +99,20 @@ class CommandBatcher:
 
     async def _round_trip(self, batch: Batch, deadline: float) -> list[Any]:
         """Write every command of the batch, read every answer; an error answer fails only its
-        command. The connection is this batch's alone until it goes back to the pool."""
+        command. The connection is this batch's alone until it goes back to the pool.
+
+        The deadline covers getting the connection too: a new one connects and greets the
+        server first, and a frozen server must not hold a batch longer there than in a read.
+        """
         pool = self._client.connection_pool
         callbacks = self._client.response_callbacks
-        connection = await pool.get_connection()
-        socket_timeout, connection.socket_timeout = connection.socket_timeout, None
+        connection: Any = None
+        socket_timeout: float | None = None
         answers: list[Any] = []
         try:
             async with asyncio.timeout(deadline):
+                connection = await pool.get_connection()
+                socket_timeout, connection.socket_timeout = connection.socket_timeout, None
                 commands = [args for args, _ in batch]
                 await connection.send_packed_command(connection.pack_commands(commands))
                 for args in commands:
@@ -118,11 +124,12 @@ class CommandBatcher:
                     callback = callbacks.get(args[0])
                     answers.append(answer if callback is None else callback(answer))
         finally:
-            connection.socket_timeout = socket_timeout
-            if len(answers) < len(batch):
-                # Answers still on their way must not reach the connection's next user.
-                await connection.disconnect(nowait=True)
-            await pool.release(connection)
+            if connection is not None:
+                connection.socket_timeout = socket_timeout
+                if len(answers) < len(batch):
+                    # Answers still on their way must not reach the connection's next user.
+                    await connection.disconnect(nowait=True)
+                await pool.release(connection)
         return answers
 
     async def _send(self, batch: Batch) -> None:
