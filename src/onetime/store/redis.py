@@ -319,9 +319,9 @@ class RedisStore:
 
     async def create(self, secret: StoredSecret | None, receipt: StoredReceipt, now: int) -> None:
         # One SET each: a record never exists without its TTL, and a copy that overwrites one
-        # replaces it whole. Both go out in one pipeline, the receipt first: if the secret's
-        # write fails, the receipt reads as orphaned.
-        # Both are queued at once (futures, not tasks: a task each cost more than the SET).
+        # replaces it whole. Both are queued at once (as futures: a task each cost more than
+        # the SET) and go out in one batch, the receipt first: if the secret's write fails,
+        # the receipt reads as orphaned.
         writes = [self._set(self._receipt_key(receipt.rid), pack_receipt(receipt), receipt, now)]
         if secret is not None:
             writes.append(self._set(self._secret_key(secret.sid), pack_secret(secret), secret, now))
