@@ -11,8 +11,11 @@ import typer
 import uvicorn
 
 from onetime.cli.failures import one_line_failures
+from onetime.cli.workers import SocketPerWorker, balanced_listening_supported, bind_worker_sockets
 from onetime.settings import Settings, load_settings, server_secret
 from onetime.store import open_store
+
+APP = "onetime.app:create_app_from_environment"
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -65,20 +68,33 @@ def serve(
             os.environ["ONETIME_SITE_HOST"] = f"{host}:{port}"
             settings = load_settings()
         preflight(settings)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "access_log": False,
+        "log_config": log_config(settings.log_level),
+        "server_header": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
+    }
+    store_kind = settings.resolved_store_url.split("://")[0]
+    if workers == 1 or not balanced_listening_supported():
+        _announce(host, port, workers, store_kind)
+        uvicorn.run(APP, **options)
+        return
+    try:
+        port, sockets = bind_worker_sockets(host, port, workers)
+    except OSError as error:
+        typer.echo(f"onetime: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
+        raise typer.Exit(1) from None
+    _announce(host, port, workers, store_kind)
+    SocketPerWorker(uvicorn.Config(APP, **options), sockets).run()
+
+
+def _announce(host: str, port: int, workers: int, store_kind: str) -> None:
     typer.echo(
-        f"onetime: serving on http://{host}:{port} with {workers} worker(s); "
-        f"store {settings.resolved_store_url.split('://')[0]}",
+        f"onetime: serving on http://{host}:{port} with {workers} worker(s); store {store_kind}",
         err=True,
-    )
-    uvicorn.run(
-        "onetime.app:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=log_config(settings.log_level),
-        server_header=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
     )
