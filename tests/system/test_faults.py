@@ -54,6 +54,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET, free_port, server_env
 from tests.services import wait_for_port
+from tests.system.workers import child_processes
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,7 @@ class Server:
 
     def workers(self) -> list[int]:
         """The live worker processes (uvicorn's supervisor spawns them with multiprocessing)."""
-        return _children(self.process.pid, b"spawn_main")
+        return child_processes(self.process.pid, b"spawn_main")
 
     def kill(self) -> None:
         """SIGKILL to the whole group at once: supervisor and workers, no chance to clean up."""
@@ -114,23 +115,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.sink.kill()
             self.sink.wait()
-
-
-def _children(pid: int, marker: bytes) -> list[int]:
-    """Live (not zombie) child processes of `pid` whose command line contains `marker`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        state, parent = stat.rsplit(")", 1)[1].split()[:2]
-        if int(parent) == pid and state != "Z" and marker in command:
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def launch(

@@ -20,6 +20,7 @@ import pytest
 
 from onetime.cli.workers import balanced_listening_supported
 from tests.conftest import LiveServer, server_env, start_server, stop_server
+from tests.system.workers import child_processes
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,22 +42,10 @@ def two_workers(tmp_path: Path) -> Iterator[LiveServer]:
 
 def worker_pids(server: LiveServer) -> set[int]:
     """The worker processes of a server (not multiprocessing's resource tracker)."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:  # gone meanwhile
-            continue
-        parent = int(stat.rpartition(")")[2].split()[1])
-        if parent == server.process.pid and b"spawn_main" in command:
-            pids.add(int(entry.name))
-    return pids
+    return set(child_processes(server.process.pid, b"spawn_main"))
 
 
-def wait_for_workers(server: LiveServer, count: int, not_in: Collection[int] = ()) -> set[int]:
+def listening_workers(server: LiveServer, count: int, not_in: Collection[int] = ()) -> set[int]:
     """The `count` workers, once every one of them listens (and none is in `not_in`)."""
     port = urlsplit(server.url).port
     assert port is not None
@@ -134,7 +123,7 @@ def connections_per_worker(server: LiveServer) -> Counter[int]:
 
 
 def test_a_burst_of_connections_is_spread_over_the_workers(two_workers: LiveServer) -> None:
-    wait_for_workers(two_workers, 2)
+    listening_workers(two_workers, 2)
     # Three bursts: a shared socket put 29, 31 and 28 of 32 on one worker in such a test.
     for _ in range(3):
         with open_connections(two_workers.url, CONNECTIONS):
@@ -163,10 +152,10 @@ def test_a_second_server_on_the_same_address_is_refused(
 
 
 def test_a_killed_worker_is_replaced_on_its_own_socket(two_workers: LiveServer) -> None:
-    first = wait_for_workers(two_workers, 2)
+    first = listening_workers(two_workers, 2)
     victim = min(first)
     os.kill(victim, signal.SIGKILL)
-    now = wait_for_workers(two_workers, 2, not_in={victim})
+    now = listening_workers(two_workers, 2, not_in={victim})
     (successor,) = now - first
     # Connections hashed to the dead worker's socket are answered by its successor.
     with open_connections(two_workers.url, CONNECTIONS):

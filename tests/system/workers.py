@@ -45,3 +45,20 @@ def cpu_ticks(pid: int) -> int:
     """User plus system CPU time the process has used so far, in clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15 of stat)
+
+
+def child_processes(pid: int, marker: bytes) -> list[int]:
+    """Live (not zombie) child processes of `pid` whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state != "Z" and marker in command:
+            found.append(int(entry.name))
+    return sorted(found)
