@@ -306,6 +306,30 @@ async def test_commands_of_one_turn_travel_in_one_pipeline(
     assert connections["connected_clients"] <= 5
 
 
+async def test_connections_kept_between_batches_survive_a_redis_restart(tmp_path: Path) -> None:
+    """A batch's connection is kept for the next batch; when Redis restarts meanwhile, the next
+    batch fails on it and goes again on a fresh connection: the caller sees no error."""
+    port = free_port()
+    server = spawn_redis(port, tmp_path)
+    store = RedisStore(f"redis://127.0.0.1:{port}/0")
+    try:
+        await store.open()
+        # Sequential calls, each a batch of its own, so that connections are kept between them.
+        for expected in (1, 2, 3):
+            assert (await store.hit_counter("k", 60, NOW)).value == expected
+        clients = await store.client.info("clients")
+        assert clients["connected_clients"] <= 2  # the batches' kept one, and INFO's
+        server.terminate()
+        server.wait(timeout=10)
+        server = spawn_redis(port, tmp_path)  # empty: nothing was saved
+        assert (await store.hit_counter("k", 60, NOW)).value == 1
+        assert (await store.hit_counter("k", 60, NOW)).value == 2
+    finally:
+        await store.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
 # -- records kept as hashes by earlier versions -------------------------------------------------
 
 
