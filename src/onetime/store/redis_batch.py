@@ -17,8 +17,9 @@ at most `max_in_flight` pipelines travel at once; commands issued meanwhile wait
 in the next one as soon as one returns. Without this a burst on a slow server opened one
 pipeline per turn of the event loop until the pool ran out and requests failed with 503.
 
-With a `deadline` (a single server), a batch makes its own round trip on a pooled connection:
-all commands written at once, the answers read in order, the whole exchange under one timeout.
+With a `deadline` (a single server), a batch makes its own round trip on a pooled connection,
+which it then keeps for the next batch: all commands written at once, the answers read in order,
+the whole exchange under one timeout.
 redis-py's pipeline puts a timeout of its own around every write and every answer read, which
 cost about a tenth of a request's CPU. A batch whose connection fails or which misses its
 deadline is sent once more, as redis-py's retry did before, so a stall a little longer than the
