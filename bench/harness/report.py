@@ -17,13 +17,14 @@ from rich.table import Table
 
 from harness.full import FillResult, FullComparison
 from harness.memory import MemoryResult
-from harness.paths import ROOT, SNAPPASS_PYTHON
+from harness.paths import RESULTS_DIR, ROOT, SNAPPASS_PYTHON
 from harness.redis_client import RedisClient
 from harness.results import Results
 from harness.throughput import Summary
 from harness.wrk import wrk_version
 
 SNAPPASS = "snappass"
+RESULTS = str(RESULTS_DIR.relative_to(ROOT))  # git pathspecs are relative to the root
 
 
 def _first_value(path: Path, field: str) -> str | None:
@@ -39,21 +40,29 @@ def _first_value(path: Path, field: str) -> str | None:
     return None
 
 
-def _command_output(command: list[str], env: dict[str, str] | None = None) -> str | None:
+def _command_output(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> str | None:
     try:
         completed = subprocess.run(  # noqa: S603 - fixed commands
-            command, capture_output=True, text=True, check=False, env=env, cwd=ROOT
+            command, capture_output=True, text=True, check=False, env=env, cwd=cwd
         )
     except OSError:
         return None
     return completed.stdout.strip() if completed.returncode == 0 else None
 
 
-def _git() -> dict[str, Any]:
+def git_state(root: Path = ROOT) -> dict[str, Any]:
+    """The commit measured, and whether the tree differs from it (our own results aside)."""
     # Read-only: GIT_OPTIONAL_LOCKS=0 keeps `git status` from refreshing the index.
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    commit = _command_output(["git", "rev-parse", "HEAD"], env)
-    status = _command_output(["git", "status", "--porcelain", "--untracked-files=no"], env)
+    commit = _command_output(["git", "rev-parse", "HEAD"], env, root)
+    # The previous run's results file is rewritten by every run: it says nothing of the code.
+    status = _command_output(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){RESULTS}"],
+        env,
+        root,
+    )
     return {"commit": commit, "uncommitted_changes": bool(status) if status is not None else None}
 
 
@@ -72,7 +81,7 @@ def machine_info(redis: RedisClient, with_snappass: bool) -> dict[str, Any]:
         "snappass_python": snappass_python,
         "redis": redis.version(),
         "wrk": wrk_version(),
-        "git": _git(),
+        "git": git_state(),
         "load_average_before": load_average(),
     }
 

@@ -137,3 +137,28 @@ def test_clean_up_deletes_the_keys_under_its_prefixes_and_no_other() -> None:
         client.close()
     assert deleted == 12_003
     assert left == [f"{tag}ab0".encode(), f"{tag}ab1".encode()]
+
+
+def test_the_git_state_leaves_out_the_previous_runs_results(tmp_path: Path) -> None:
+    """Every run rewrites bench/results/latest.json; only other changes make a tree 'changed'."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from harness.report import git_state
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
+            cwd=tmp_path, check=True, capture_output=True,
+        )  # fmt: skip
+
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    results, code = tmp_path / "bench" / "results" / "latest.json", tmp_path / "app.py"
+    results.write_text("{}")
+    code.write_text("print(1)")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "start")
+    assert git_state(tmp_path)["uncommitted_changes"] is False
+    results.write_text('{"rounds": 2}')
+    assert git_state(tmp_path)["uncommitted_changes"] is False
+    code.write_text("print(2)")
+    assert git_state(tmp_path)["uncommitted_changes"] is True
