@@ -217,6 +217,15 @@ async def test_set_counter_holds_for_its_time(store: Store) -> None:
     assert await store.read_counter("lock", NOW + 1800) is None
 
 
+async def test_a_burst_of_counter_writes_all_land(store: Store) -> None:
+    """Hundreds at once, as when a burst of refused passphrase guesses each sets a lock: none
+    may fail for want of a connection (a cluster node's pool holds 100)."""
+    names = [f"burst-{n}" for n in range(300)]
+    await asyncio.gather(*(store.set_counter(name, 1, 60, NOW) for name in names))
+    counters = await asyncio.gather(*(store.read_counter(name, NOW) for name in names))
+    assert [counter.value if counter else None for counter in counters] == [1] * 300
+
+
 async def test_sweep_removes_only_expired_records(store: Store) -> None:
     short, short_receipt = records(ttl=60)
     long, long_receipt = records(ttl=3600)

@@ -504,13 +504,12 @@ class RedisStore:
         return Counter(int(value), int(ends))
 
     async def set_counter(self, key: str, value: int, seconds: int, now: int) -> None:
-        name = self._counter_key(key)
-        # One MULTI on one key: the counter never exists without its TTL, even if the
-        # connection drops between the two commands.
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(name, mapping={"n": value, "x": now + seconds})
-        pipe.expire(name, max(1, seconds))
-        await self._call(pipe.execute())
+        # One script on one key, in the batch of this turn like every other request-time call:
+        # a burst of refused passphrase guesses each setting a lock used to open a pipeline
+        # (and on a cluster node a connection) apiece, until the pool refused with an error.
+        await self._script(
+            scripts.SET_COUNTER, self._counter_key(key), value, now + seconds, max(1, seconds)
+        )
 
     async def export(self, now: int) -> AsyncIterator[tuple[StoredReceipt, StoredSecret | None]]:
         pattern = self.prefix + b"r:*"

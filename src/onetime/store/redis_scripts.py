@@ -175,6 +175,14 @@ end
 return {redis.call('HINCRBY', KEYS[1], 'n', 1), ends}
 """
 
+# KEYS[1] counter; ARGV value, window end, seconds. Set it, with its TTL in the same step, so a
+# counter never exists without one.
+SET_COUNTER = """
+redis.call('HSET', KEYS[1], 'n', ARGV[1], 'x', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 # KEYS[1] item; ARGV now, [owner]. Delete it, whatever its expiry (an
 # expired one would only wait for its TTL); 1 if it was live. With an owner, only an item that
 # owner still owns goes: the owner's index may name a key that was since given to someone else.
