@@ -128,20 +128,25 @@ async def test_counters_never_use_a_directory_others_could_have_prepared(tmp_pat
         await store.close()
 
 
+async def pragma_after_open(url: str, pragma: str) -> Any:
+    """The value of `PRAGMA <pragma>` on the records connection of the store `url` names."""
+    from onetime.store import open_store
+
+    store = open_store(url)
+    assert isinstance(store, SqliteStore)
+    await store.open()
+    try:
+        return store.db.execute(f"PRAGMA {pragma}").fetchone()[0]
+    finally:
+        await store.close()
+
+
 async def test_commits_are_synced_fully_unless_the_url_says_normal(tmp_path: Path) -> None:
     from onetime.store import StoreURLError, open_store
 
-    for url, expected in (
-        (f"sqlite:///{tmp_path}/a.db", 2),  # FULL
-        (f"sqlite:///{tmp_path}/b.db?synchronous=normal", 1),  # NORMAL
-    ):
-        store = open_store(url)
-        assert isinstance(store, SqliteStore)
-        await store.open()
-        try:
-            assert store.db.execute("PRAGMA synchronous").fetchone() == (expected,)
-        finally:
-            await store.close()
+    assert await pragma_after_open(f"sqlite:///{tmp_path}/a.db", "synchronous") == 2  # FULL
+    normal = f"sqlite:///{tmp_path}/b.db?synchronous=normal"
+    assert await pragma_after_open(normal, "synchronous") == 1
     with pytest.raises(StoreURLError):
         open_store(f"sqlite:///{tmp_path}/c.db?synchronous=sometimes")
 
@@ -149,20 +154,21 @@ async def test_commits_are_synced_fully_unless_the_url_says_normal(tmp_path: Pat
 async def test_the_page_cache_is_sqlites_own_unless_the_url_sets_it(tmp_path: Path) -> None:
     from onetime.store import StoreURLError, open_store
 
-    for url, expected in (
-        (f"sqlite:///{tmp_path}/a.db", -2000),  # SQLite's default: about 2 MB
-        (f"sqlite:///{tmp_path}/b.db?synchronous=normal&cache_mib=64", -64 * 1024),
-    ):
-        store = open_store(url)
-        assert isinstance(store, SqliteStore)
-        await store.open()
-        try:
-            assert store.db.execute("PRAGMA cache_size").fetchone() == (expected,)
-        finally:
-            await store.close()
-    for bad in ("0", "-5", "lots", "100000"):
+    # SQLite's default: about 2 MB.
+    assert await pragma_after_open(f"sqlite:///{tmp_path}/a.db", "cache_size") == -2000
+    both = f"sqlite:///{tmp_path}/b.db?synchronous=normal&cache_mib=64"
+    assert await pragma_after_open(both, "cache_size") == -64 * 1024
+    for bad in ("0", "-5", "lots", "100000", ""):
         with pytest.raises(StoreURLError, match="cache_mib"):
             open_store(f"sqlite:///{tmp_path}/c.db?cache_mib={bad}")
+
+
+def test_a_misspelt_url_option_is_named_not_ignored(tmp_path: Path) -> None:
+    from onetime.store import StoreURLError, open_store
+
+    for option in ("cache_mb=256", "synchronus=normal", "synchronous=normal&mode=ro"):
+        with pytest.raises(StoreURLError, match="unknown sqlite URL option"):
+            open_store(f"sqlite:///{tmp_path}/c.db?{option}")
 
 
 async def test_a_large_backlog_is_swept_in_batches(tmp_path: Path) -> None:

@@ -47,6 +47,13 @@ def test_an_unknown_store_scheme_is_named(tmp_path: Path) -> None:
     assert_one_line(result, "mongodb")
 
 
+def test_a_misspelt_sqlite_option_is_named(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/onetime.sqlite3?cache_mb=64"
+    result = serve(tmp_path, ONETIME_STORE_URL=url, ONETIME_SECRET="s" * 40)
+    assert_one_line(result, "unknown sqlite URL option 'cache_mb'", "cache_mib")
+    assert result.returncode == 2
+
+
 def test_a_setting_of_the_wrong_type_names_the_variable(tmp_path: Path) -> None:
     result = serve(tmp_path, ONETIME_TTL_MIN="soon")
     assert_one_line(result, "ONETIME_TTL_MIN")

@@ -23,11 +23,26 @@ def sqlite_path(url: str) -> Path:
     return Path(path)
 
 
+_SQLITE_OPTIONS = ("synchronous", "cache_mib")
+
+
+def _sqlite_options(url: str) -> dict[str, str]:
+    """The query string of a sqlite URL; a misspelt option is an error, not silently ignored."""
+    options = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(_SQLITE_OPTIONS))
+    if unknown:
+        raise StoreURLError(
+            f"unknown sqlite URL option {unknown[0]!r}: the options are "
+            + " and ".join(_SQLITE_OPTIONS)
+        )
+    return options
+
+
 def sqlite_synchronous(url: str) -> str:
     """`?synchronous=full` (the default: a commit survives a power loss) or `normal` (faster;
     survives a crash of the process, but a power loss may undo the last commits, and so bring
     back a secret that was already read)."""
-    value = dict(parse_qsl(urlsplit(url).query)).get("synchronous", "full").lower()
+    value = _sqlite_options(url).get("synchronous", "full").lower()
     if value not in ("full", "normal"):
         raise StoreURLError("sqlite synchronous must be full or normal")
     return value.upper()
@@ -37,7 +52,7 @@ def sqlite_cache_mib(url: str) -> int | None:
     """`?cache_mib=N`: SQLite's page cache per connection, in MiB (SQLite's own default is 2).
     A store holding millions of secrets spreads its writes over many pages; a larger cache
     keeps more of them parsed in memory."""
-    value = dict(parse_qsl(urlsplit(url).query)).get("cache_mib")
+    value = _sqlite_options(url).get("cache_mib")
     if value is None:
         return None
     if not value.isdigit() or not 1 <= int(value) <= 65536:

@@ -106,7 +106,8 @@ class CommandBatcher:
 
     async def _round_trip(self, batch: Batch, deadline: float) -> list[Any]:
         """Write every command of the batch, read every answer; an error answer fails only its
-        command. The connection is this batch's alone until it goes back to the pool.
+        command. The connection is this batch's alone; a clean one is kept for the next batch,
+        one with answers still on their way is closed and goes back to the pool.
 
         The deadline covers getting the connection too: a new one connects and greets the
         server first, and a frozen server must not hold a batch longer there than in a read.
