@@ -54,6 +54,20 @@ def test_a_misspelt_sqlite_option_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_out_of_range_is_refused_without_a_traceback(tmp_path: Path, workers: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONETIME_")}
+    env.update(ONETIME_DATA_DIR=str(tmp_path / "data"), ONETIME_SECRET="s" * 40)
+    result = subprocess.run(
+        [sys.executable, "-m", "onetime", "serve", "--port", "99999", "--workers", workers],
+        env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--port" in result.stderr
+    assert "65535" in result.stderr
+
+
 def test_a_setting_of_the_wrong_type_names_the_variable(tmp_path: Path) -> None:
     result = serve(tmp_path, ONETIME_TTL_MIN="soon")
     assert_one_line(result, "ONETIME_TTL_MIN")

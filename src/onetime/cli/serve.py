@@ -54,7 +54,7 @@ def preflight(settings: Settings) -> None:
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7143,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 7143,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     config: Annotated[Path | None, typer.Option(help="A TOML configuration file.")] = None,
 ) -> None:
