@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from onetime.core.crypto import seal_for_receipt
+from onetime.core.identifiers import KeyKind
+from onetime.store.codec import unpack_receipt
 from tests.api.flows import (
     V1,
     V2,
@@ -17,6 +23,7 @@ from tests.api.flows import (
     v2_receipt,
 )
 from tests.conftest import InProcess
+from tests.store.earlier_layouts import json_static
 
 TTL = 600
 FLAGS = ("is_previewed", "is_revealed", "is_burned", "is_expired", "is_orphaned", "is_destroyed")
@@ -224,3 +231,35 @@ async def test_the_receipt_survives_a_sweep_until_twice_the_ttl(env: InProcess) 
     env.clock.advance(TTL)
     await context.store.sweep(env.clock.now())
     assert_v2_error(await env.client.get(f"{V2}/receipt/{rkey}"), 404, "not_found")
+
+
+async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess) -> None:
+    # Earlier versions kept the static part as JSON and sealed the share key's text, not its
+    # 40 bytes. Rewrite a fresh receipt that way behind the service's back.
+    skey, rkey = await v2_keys(env.client, "old layout", ttl=TTL, passphrase="pass phrase")
+    context = env.app.state.context
+    receipt_key = context.service.codec.parse(KeyKind.RECEIPT, rkey)
+    path = env.settings.data_dir / "onetime.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        (static,) = db.execute(
+            "SELECT static FROM receipts WHERE rid = ?", (receipt_key.storage_id,)
+        ).fetchone()
+        stored = unpack_receipt(receipt_key.storage_id, b"", 0, static, "new", 0, *[None] * 4)
+        sealed_text = seal_for_receipt(
+            context.keyring, receipt_key.raw, receipt_key.storage_id, skey.encode()
+        )
+        old = json_static(replace(stored, share_key=sealed_text))
+        db.execute("UPDATE receipts SET static = ? WHERE rid = ?", (old, receipt_key.storage_id))
+
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "new"
+    assert receipt["secret_identifier"] == skey
+    assert receipt["has_passphrase"] is True
+    assert receipt["secret_ttl"] == TTL
+    # Burning with the passphrase opens the share key from the old receipt to check it.
+    burned = await env.client.post(
+        f"{V2}/receipt/{rkey}/burn", json={"continue": True, "passphrase": "pass phrase"}
+    )
+    assert burned.status_code == 200
+    assert (await v2_receipt(env.client, rkey))["state"] == "burned"
+    assert (await v2_receipt(env.client, rkey))["secret_shortid"] == skey[:8]

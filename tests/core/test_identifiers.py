@@ -11,6 +11,7 @@ from onetime.core.identifiers import (
     decode_base36,
     encode_base36,
     storage_id,
+    text_from_packed,
 )
 
 CURRENT, PREVIOUS = b"c" * 32, b"p" * 32
@@ -32,6 +33,18 @@ def test_a_key_parses_back_to_its_random_part() -> None:
     assert parsed is not None
     assert parsed.raw == key.raw
     assert parsed.storage_id == key.storage_id
+
+
+def test_a_key_packs_into_40_bytes_and_back() -> None:
+    codec = KeyCodec([CURRENT])
+    for _ in range(200):
+        key = codec.new(KeyKind.SECRET)
+        assert len(key.packed) == 40
+        assert key.packed[:32] == key.raw
+        assert text_from_packed(key.packed) == key.text
+        assert codec.parse(KeyKind.SECRET, text_from_packed(key.packed)) == key
+    with pytest.raises(ValueError, match="40 bytes, not 39"):
+        text_from_packed(os.urandom(39))
 
 
 def test_a_key_of_one_kind_is_not_a_key_of_the_other() -> None:

@@ -18,6 +18,7 @@ from enum import StrEnum
 RANDOM_BYTES = 32
 CHECK_BYTES = 8
 KEY_LENGTH = 62
+PACKED_BYTES = RANDOM_BYTES + CHECK_BYTES
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DIGIT_SET = frozenset(_ALPHABET)
 _GROUP_BASE = 36**3
@@ -46,6 +47,21 @@ class LinkKey:
     @property
     def shortid(self) -> str:
         return self.text[:8]
+
+    @property
+    def packed(self) -> bytes:
+        """The key as the 40 bytes its text writes in base36 (the random part, then the check)."""
+        data = decode_base36(self.text, PACKED_BYTES)
+        if data is None:
+            raise ValueError("a link key's text is not base36")
+        return data
+
+
+def text_from_packed(data: bytes) -> str:
+    """A key's text from its `packed` bytes."""
+    if len(data) != PACKED_BYTES:
+        raise ValueError(f"a packed key is {PACKED_BYTES} bytes, not {len(data)}")
+    return encode_base36(data, KEY_LENGTH)
 
 
 def storage_id(kind: KeyKind, raw: bytes) -> bytes:

@@ -21,7 +21,7 @@ from onetime.core.errors import (
     WrongPassphrase,
 )
 from onetime.core.guards import Guards
-from onetime.core.identifiers import KeyCodec, KeyKind, LinkKey
+from onetime.core.identifiers import PACKED_BYTES, KeyCodec, KeyKind, LinkKey, text_from_packed
 from onetime.core.outbox import DeliveryFailed, Outbox
 from onetime.core.passwords import CharacterSets, generate_password
 from onetime.core.plans import DEFAULT_PLANS, Plans
@@ -127,8 +127,9 @@ class SecretService:
             ),
             uses_kdf=passphrase is not None,
         )
+        # The share key's 40 bytes rather than its 62 characters: kept in every receipt.
         sealed_share_key = crypto.seal_for_receipt(
-            self.keyring, receipt_key.raw, rid, secret_key.text.encode()
+            self.keyring, receipt_key.raw, rid, secret_key.packed
         )
         secret = StoredSecret(
             sid,
@@ -374,7 +375,7 @@ class SecretService:
         secret_key, state = None, stored.state
         if state.rank < ReceiptState.REVEALED.rank:
             if await self.store.get_secret(stored.sid, now) is not None:
-                secret_key = self._open_receipt_text(key, stored.share_key)
+                secret_key = self._open_share_key(key, stored.share_key)
             elif now >= stored.secret_expires_at:
                 state = ReceiptState.EXPIRED
             else:
@@ -393,7 +394,7 @@ class SecretService:
             secret = await self.store.get_secret(stored.sid, now)
         if secret is not None:
             if secret.has_passphrase:
-                share_key = self._open_receipt_text(key, stored.share_key)
+                share_key = self._open_share_key(key, stored.share_key)
                 await self._verify_passphrase(share_key or "", secret, passphrase, client)
             if await self.store.claim_secret(secret.sid, now):
                 await self.store.advance_receipt(stored.rid, ReceiptState.BURNED, now)
@@ -452,6 +453,14 @@ class SecretService:
         except crypto.EnvelopeError:
             return None
 
+    def _open_share_key(self, key: LinkKey, sealed: bytes) -> str | None:
+        """The share key's text from a receipt (receipts of earlier versions sealed the text itself)."""
+        try:
+            opened = crypto.open_for_receipt(self.keyring, key.raw, key.storage_id, sealed)
+        except crypto.EnvelopeError:
+            return None
+        return text_from_packed(opened) if len(opened) == PACKED_BYTES else opened.decode()
+
     @staticmethod
     def _secret_view(key_text: str, secret: StoredSecret, now: int, state: str) -> SecretView:
         return SecretView(
@@ -476,7 +485,7 @@ class SecretService:
         # The short id of the secret (the first 8 characters of its key, as OTS shows it) stays
         # visible after the secret is gone: the sealed share key outlives it in the receipt.
         # Only if that cannot be opened, fall back to the stored id (which reveals nothing).
-        share_key = secret_key or self._open_receipt_text(key, stored.share_key)
+        share_key = secret_key or self._open_share_key(key, stored.share_key)
         secret_shortid = share_key[:8] if share_key else stored.sid.hex()[:8]
         return ReceiptView(
             key=key.text,
