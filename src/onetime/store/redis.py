@@ -34,6 +34,7 @@ import hiredis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -52,7 +53,22 @@ from onetime.store.redis_records import (
 
 log = logging.getLogger("onetime.store.redis")
 _UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
-_OUR_PARAMS = ("prefix", "timeout")
+# What a single server's URL may carry besides ours: the options redis-py converts from a URL,
+# and those it takes as text (TLS files and checks, the client's name; a Unix socket's
+# credentials, which have no other place in its URL). Not the rest of its
+# connection arguments: `decode_responses=true`, say, would hand the store text for bytes.
+_SINGLE_SERVER_OPTIONS = frozenset(URL_QUERY_ARGUMENT_PARSERS) | {
+    "client_name",
+    "password",
+    "username",
+    "ssl_ca_certs",
+    "ssl_ca_path",
+    "ssl_cert_reqs",
+    "ssl_certfile",
+    "ssl_ciphers",
+    "ssl_keyfile",
+    "ssl_password",
+}
 
 
 class _ScriptMissing(StoreUnavailable):
@@ -101,6 +117,15 @@ def parse_redis_url(url: str) -> RedisTarget:
     except ValueError:
         raise RedisURLError("the timeout in the Redis URL must be a number of seconds") from None
     scheme = parts.scheme
+    # redis-py hands options it does not parse itself to the connection as they are: a
+    # misspelt one failed only at the first connection, with a TypeError's traceback.
+    known = _SINGLE_SERVER_OPTIONS if scheme in ("redis", "rediss", "unix") else frozenset()
+    unknown = sorted(set(query) - known)
+    if unknown:
+        raise RedisURLError(
+            f"the Redis URL has an option onetime does not know: {unknown[0]!r} "
+            f"(its own are prefix and timeout; see docs/redis.md)"
+        )
     if scheme in ("redis", "rediss", "unix"):
         plain = urlunsplit(parts._replace(query=urlencode(query)))
         return RedisTarget("single", plain, prefix=prefix, timeout=timeout)
