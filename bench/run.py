@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from harness.cpu import local_redis_pid
 from harness.full import (
     FillResult,
     compare,
@@ -48,7 +49,14 @@ from harness.report import (
 )
 from harness.results import Results
 from harness.scenarios import FULL_STORE_SCENARIOS, MAIN_SCENARIOS, Scenario
-from harness.servers import OnetimeDirs, ServerSpec, onetime_spec, running, snappass_spec
+from harness.servers import (
+    OnetimeDirs,
+    RunningServer,
+    ServerSpec,
+    onetime_spec,
+    running,
+    snappass_spec,
+)
 from harness.snappass_venv import ensure_snappass_venv
 from harness.throughput import (
     KeyBudget,
@@ -235,7 +243,13 @@ class Bench:
             with self.timed("clean_up_s"):
                 self.clean_up()
 
-    def plan(self, specs: list[ServerSpec], scenarios: Sequence[Scenario], keys: str) -> RoundPlan:
+    def plan(
+        self,
+        specs: list[ServerSpec],
+        scenarios: Sequence[Scenario],
+        keys: str,
+        started: Mapping[str, RunningServer],
+    ) -> RoundPlan:
         return RoundPlan(
             servers=specs,
             scenarios=scenarios,
@@ -244,6 +258,9 @@ class Bench:
             warmup_s=self.options.warmup_s,
             keys_dir=self.work / keys,
             helper_processes=cpu_count(),
+            # Every server leads a process group of its own (servers.py): its pid names it.
+            groups={name: server.process.pid for name, server in started.items()},
+            redis_pid=local_redis_pid(self.redis.process_id()),
         )
 
     def onetime(self, name: str, store: str, location: str | Path, workers: int) -> ServerSpec:
@@ -274,8 +291,9 @@ class Bench:
         specs = self.main_server_specs = self.main_specs()
         self.fresh_stores(specs)
         self.log(f"[bold]Throughput[/bold]: {', '.join(spec.name for spec in specs)}")
-        with running(specs, self.work / "logs"):
-            measurements = run_rounds(self.plan(specs, MAIN_SCENARIOS, "keys"), self.log)
+        with running(specs, self.work / "logs") as started:
+            plan = self.plan(specs, MAIN_SCENARIOS, "keys", started)
+            measurements = run_rounds(plan, self.log)
         self.results.measurements = measurements
         self.results.summaries = summarize(measurements)
 
@@ -349,8 +367,8 @@ class Bench:
         specs = self.full_specs()
         self.fresh_stores([spec for spec in specs if spec.name.endswith("-empty")])
         self.log("[bold]Full store[/bold]: each empty-store server, then its full-store twin")
-        with self.timed("full_runs_s"), running(specs, self.work / "logs"):
-            plan = self.plan(specs, FULL_STORE_SCENARIOS, "keys-full")
+        with self.timed("full_runs_s"), running(specs, self.work / "logs") as started:
+            plan = self.plan(specs, FULL_STORE_SCENARIOS, "keys-full", started)
             measurements = run_rounds(plan, self.log, self.full_key_budget())
         summaries = summarize(measurements)
         pairs = {

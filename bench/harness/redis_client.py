@@ -127,6 +127,11 @@ class RedisClient:
     def used_memory(self) -> int:
         return int(self.info("memory")["used_memory"])
 
+    def process_id(self) -> int | None:
+        """The pid Redis reports for itself (in its own pid namespace, which may not be ours)."""
+        value = self.info("server").get("process_id", "")
+        return int(value) if value.isdigit() else None
+
     def version(self) -> str:
         return self.info("server").get("redis_version", "unknown")
 

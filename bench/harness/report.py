@@ -121,18 +121,38 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 # -- tables --------------------------------------------------------------------------------------
 
 
-def _ratio_to_snappass(summary: Summary, summaries: Sequence[Summary]) -> str:
-    baseline = next(
+def _baseline(summary: Summary, summaries: Sequence[Summary]) -> Summary | None:
+    return next(
         (s for s in summaries if s.scenario == summary.scenario and s.server == SNAPPASS), None
     )
+
+
+def _ratio_to_snappass(summary: Summary, summaries: Sequence[Summary]) -> str:
+    baseline = _baseline(summary, summaries)
     if baseline is None or baseline.rps <= 0:
         return "n/a"
     return f"{summary.rps / baseline.rps:.2f}"
 
 
+def _cpu_ratio_to_snappass(summary: Summary, summaries: Sequence[Summary]) -> str:
+    """How many times less CPU a request took than on snappass (server and Redis together)."""
+    baseline = _baseline(summary, summaries)
+    if baseline is None or not baseline.cpu_us_per_request or not summary.cpu_us_per_request:
+        return "n/a"
+    return f"{baseline.cpu_us_per_request / summary.cpu_us_per_request:.2f}"
+
+
+def _cpu(summary: Summary) -> str:
+    return "n/a" if summary.cpu_us_per_request is None else f"{summary.cpu_us_per_request:.0f}"
+
+
 def throughput_table(summaries: Sequence[Summary], title: str) -> Table:
     table = Table(title=title)
-    for heading in ("scenario", "server", "rps", "p50 ms", "p99 ms", "errors", "vs snappass"):
+    headings = (
+        "scenario", "server", "rps", "p50 ms", "p99 ms", "errors", "vs snappass",
+        "CPU µs/req", "CPU vs snappass",
+    )  # fmt: skip
+    for heading in headings:
         table.add_column(heading, justify="left" if heading in ("scenario", "server") else "right")
     previous_scenario = None
     for summary in summaries:
@@ -147,6 +167,8 @@ def throughput_table(summaries: Sequence[Summary], title: str) -> Table:
             f"{summary.p99_ms:.1f}",
             f"[red]{summary.errors}[/red]" if summary.errors else "0",
             _ratio_to_snappass(summary, summaries),
+            _cpu(summary),
+            _cpu_ratio_to_snappass(summary, summaries),
         )
     return table
 

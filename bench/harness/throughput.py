@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.cpu import CpuMeter
 from harness.helpers import precreate
 from harness.scenarios import CREATE, Scenario, wrk_job
 from harness.servers import ServerSpec
@@ -36,6 +37,10 @@ class Measurement:
     result: WrkResult
     keys_prepared: int | None = None
     precreate_seconds: float | None = None
+    # CPU of the server's processes, and of Redis for a server on Redis, during the run.
+    server_cpu_s: float | None = None
+    redis_cpu_s: float | None = None
+    cpu_us_per_request: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +58,7 @@ class Summary:
     p99_ms: float
     errors: int
     requests: int
+    cpu_us_per_request: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +101,8 @@ class RoundPlan:
     keys_dir: Path
     helper_processes: int
     min_keys: int = MIN_KEYS
+    groups: Mapping[str, int] = field(default_factory=dict)  # server name -> process group
+    redis_pid: int | None = None
 
 
 def describe(result: WrkResult) -> str:
@@ -122,10 +130,18 @@ def run_once(
         count = keys.keys_for(family(spec), scenario.name)
         paths_file = plan.keys_dir / f"{spec.name}-{scenario.name}-round{round_number}.txt"
         seconds = round(precreate(spec, count, paths_file, plan.helper_processes).seconds, 3)
+    meter = CpuMeter(plan.groups.get(spec.name), plan.redis_pid if spec.store == "redis" else None)
+    meter.start()
     result = run_wrk(wrk_job(scenario, spec, paths_file), plan.duration_s)
+    cpu = meter.stop()
     if paths_file is not None:
         paths_file.unlink(missing_ok=True)
-    return Measurement(scenario.name, spec.name, round_number, result, count, seconds)
+    per_request = cpu.per_request_us(result.requests)
+    return Measurement(
+        scenario.name, spec.name, round_number, result, count, seconds,
+        server_cpu_s=cpu.server_s, redis_cpu_s=cpu.redis_s,
+        cpu_us_per_request=None if per_request is None else round(per_request, 1),
+    )  # fmt: skip
 
 
 def run_rounds(plan: RoundPlan, log: Log, keys: KeyBudget | None = None) -> list[Measurement]:
@@ -174,6 +190,12 @@ def summarize(measurements: Sequence[Measurement]) -> list[Summary]:
             p99_ms=statistics.median(run.result.p99_ms for run in runs),
             errors=sum(run.result.errors for run in runs),
             requests=sum(run.result.requests for run in runs),
+            cpu_us_per_request=_median_or_none([run.cpu_us_per_request for run in runs]),
         )
         for (scenario, server), runs in groups.items()
     ]
+
+
+def _median_or_none(values: Sequence[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,60 @@ def test_the_git_state_leaves_out_the_previous_runs_results(tmp_path: Path) -> N
     assert git_state(tmp_path)["uncommitted_changes"] is False
     code.write_text("print(2)")
     assert git_state(tmp_path)["uncommitted_changes"] is True
+
+
+def test_every_run_says_what_cpu_its_requests_took(smoke: dict[str, Any]) -> None:
+    for run in smoke["throughput"]["runs"]:
+        where = (run["scenario"], run["server"], run["round"])
+        assert run["server_cpu_s"] > 0, where
+        # Redis's CPU goes with the servers on Redis only; the SQLite ones never ask it anything.
+        if run["server"] == "onetime-redis":
+            assert run["redis_cpu_s"] is not None, where
+        else:
+            assert run["redis_cpu_s"] is None, where
+        spent = run["server_cpu_s"] + (run["redis_cpu_s"] or 0)
+        expected = spent / run["result"]["requests"] * 1e6
+        assert run["cpu_us_per_request"] == pytest.approx(expected, abs=0.1), where
+    for median in smoke["throughput"]["medians"]:
+        assert median["cpu_us_per_request"] > 0, (median["scenario"], median["server"])
+
+
+def test_a_servers_cpu_is_counted_by_its_process_group_and_no_other() -> None:
+    """The meter sums every process of the server's group (its workers too) and nothing else."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from harness.cpu import CpuMeter, local_redis_pid, process_cpu_seconds
+
+    # Burn 0.4 s of CPU, then stay a while: an ended process's time leaves its group's sum.
+    burn = (
+        "import time\nend = time.process_time() + 0.4\n"
+        "while time.process_time() < end: pass\ntime.sleep(4)"
+    )
+    # A group leader that burns, with a child in its group that burns as much.
+    leader_code = (
+        "import subprocess, sys\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {burn!r}])\n"
+        f"exec({burn!r})\n"
+        "child.wait()\n"
+    )
+    outsider = subprocess.Popen([sys.executable, "-c", burn], start_new_session=True)
+    leader = subprocess.Popen([sys.executable, "-c", leader_code], start_new_session=True)
+    try:
+        meter = CpuMeter(leader.pid, None)
+        meter.start()
+        # Until all three are done burning: the outsider has its 0.4 s, the group's sum stops.
+        deadline, previous = time.monotonic() + 10, -1.0
+        use, outsider_s = meter.stop(), 0.0
+        while time.monotonic() < deadline and ((use.server_s or 0) != previous or outsider_s < 0.4):
+            previous = use.server_s or 0
+            time.sleep(0.3)
+            use, outsider_s = meter.stop(), process_cpu_seconds(outsider.pid) or 0.0
+    finally:
+        for process in (leader, outsider):
+            process.kill()
+            process.wait(timeout=10)
+    assert outsider_s >= 0.4  # it burned meanwhile, next door
+    assert use.server_s is not None
+    # The group's two burns of 0.4 s (and a little start-up), not the outsider's third.
+    assert 0.7 <= use.server_s < 1.1
+    assert use.redis_s is None
+    assert local_redis_pid(os.getpid()) is None  # a pid that is not a Redis server is refused
