@@ -16,7 +16,7 @@ from pathlib import Path
 _PROC = Path("/proc")
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Fields of /proc/<pid>/stat after the command name's closing parenthesis, counted from 0.
-_PGRP, _UTIME, _STIME = 2, 11, 12
+_PGRP, _UTIME, _STIME, _CUTIME, _CSTIME, _STARTTIME = 2, 11, 12, 13, 14, 19
 
 
 def _stat_fields(pid: str) -> list[str] | None:
@@ -29,21 +29,26 @@ def _stat_fields(pid: str) -> list[str] | None:
 
 
 def _cpu_seconds(fields: list[str]) -> float:
-    return (int(fields[_UTIME]) + int(fields[_STIME])) / _TICKS_PER_S
+    # With the children it has waited for: a worker that ends during a run (and is replaced)
+    # takes its time over to its parent's cutime and cstime instead of taking it away.
+    ticks = sum(int(fields[index]) for index in (_UTIME, _STIME, _CUTIME, _CSTIME))
+    return ticks / _TICKS_PER_S
 
 
 def group_cpu_seconds(group: int) -> float | None:
-    """User and system CPU of every live process in process group `group`, threads included."""
+    """User and system CPU of the processes in process group `group` (threads and waited-for
+    children included); None if none is left."""
     if not _PROC.is_dir():
         return None
-    total = 0.0
+    total, found = 0.0, False
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
         fields = _stat_fields(entry.name)
         if fields is not None and int(fields[_PGRP]) == group:
             total += _cpu_seconds(fields)
-    return total
+            found = True
+    return total if found else None
 
 
 def process_cpu_seconds(pid: int) -> float | None:
@@ -52,16 +57,22 @@ def process_cpu_seconds(pid: int) -> float | None:
     return None if fields is None else _cpu_seconds(fields)
 
 
-def local_redis_pid(reported: int | None) -> int | None:
-    """`reported` if that process here is a Redis or Valkey server: one in a container reports a
-    pid of its own namespace, which here may name some other process or none."""
-    if reported is None:
+def local_redis_pid(reported: int | None, uptime_s: int | None) -> int | None:
+    """`reported` if that process here is the Redis that reported it: a Redis in a container
+    reports a pid of its own namespace, which here may name another process, or another Redis.
+    So the process must be a Redis or Valkey server, started when the server says it was."""
+    if reported is None or uptime_s is None:
         return None
     try:
         name = (_PROC / str(reported) / "comm").read_text().strip()
+        (system_uptime, *_) = (_PROC / "uptime").read_text().split()
     except OSError:
         return None
-    return reported if name.startswith(("redis-server", "valkey-server")) else None
+    fields = _stat_fields(str(reported))
+    if fields is None or not name.startswith(("redis-server", "valkey-server")):
+        return None
+    running_s = float(system_uptime) - int(fields[_STARTTIME]) / _TICKS_PER_S
+    return reported if abs(running_s - uptime_s) <= 3 else None
 
 
 @dataclass(frozen=True)

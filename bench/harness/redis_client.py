@@ -127,10 +127,12 @@ class RedisClient:
     def used_memory(self) -> int:
         return int(self.info("memory")["used_memory"])
 
-    def process_id(self) -> int | None:
-        """The pid Redis reports for itself (in its own pid namespace, which may not be ours)."""
-        value = self.info("server").get("process_id", "")
-        return int(value) if value.isdigit() else None
+    def process_identity(self) -> tuple[int | None, int | None]:
+        """The pid Redis reports for itself (in its own pid namespace, which may not be ours),
+        and how many seconds it has been running."""
+        server = self.info("server")
+        pid, uptime = server.get("process_id", ""), server.get("uptime_in_seconds", "")
+        return (int(pid) if pid.isdigit() else None, int(uptime) if uptime.isdigit() else None)
 
     def version(self) -> str:
         return self.info("server").get("redis_version", "unknown")

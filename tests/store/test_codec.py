@@ -131,3 +131,26 @@ def test_a_damaged_static_part_is_refused_by_name(damage: object, message: str) 
     damaged = damage(static)  # type: ignore[operator]
     with pytest.raises(StaticFormatError, match=message):
         read_back(receipt(), damaged)
+
+
+@pytest.mark.parametrize(
+    ("static", "cause"),
+    [
+        # The owner flag, then an owner of two bytes that are not UTF-8.
+        (b"\x01\x00\x02" + bytes(13) + b"\x00\x02\xff\xfe", "UnicodeDecodeError"),
+        (b'{"o": null, "k": "conceal"', "JSONDecodeError"),  # an earlier version's, cut short
+        (b'{"o": null}', "KeyError"),
+        (b"[1, 2]", "unknown format"),  # JSON, but not an object: taken for a later format
+    ],
+)
+def test_any_unreadable_static_part_is_one_error_that_names_its_cause(
+    static: bytes, cause: str
+) -> None:
+    with pytest.raises(StaticFormatError, match=cause):
+        read_back(receipt(), static)
+
+
+def test_an_earlier_versions_share_key_that_is_not_base64_is_refused() -> None:
+    damaged = json_static(receipt()).replace(b'"s":"', b'"s":"@@')
+    with pytest.raises(StaticFormatError, match="cannot be read"):
+        read_back(receipt(), damaged)

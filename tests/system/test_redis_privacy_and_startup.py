@@ -76,11 +76,12 @@ def test_a_wrong_redis_password_is_one_line(tmp_path: Path) -> None:
         ("redis+sentinel://127.0.0.1:26379", "names its service"),
         ("redis://127.0.0.1:6379/0?timeout=soon", "timeout"),
         # Before, redis-py handed a misspelt option to the connection: a TypeError's traceback.
-        ("redis://127.0.0.1:6379/0?prefx=ot:", "does not know: 'prefx'"),
-        ("unix:///run/redis.sock?db=0&socket_timout=1", "does not know: 'socket_timout'"),
+        ("redis://127.0.0.1:6379/0?prefx=ot:", "does not know here: 'prefx'"),
+        ("unix:///run/redis.sock?db=0&socket_timout=1", "does not know here: 'socket_timout'"),
+        ("redis://127.0.0.1:6379/0?ssl_certfile=/c.pem", "does not know here: 'ssl_certfile'"),
         # Cluster and Sentinel URLs take only onetime's options; others used to be dropped.
-        ("redis+cluster://127.0.0.1:6379?socket_keepalive=1", "does not know: 'socket_keepalive'"),
-        ("redis+sentinel://127.0.0.1:26379/main?db=2", "does not know: 'db'"),
+        ("redis+cluster://127.0.0.1:6379?socket_keepalive=1", "here: 'socket_keepalive'"),
+        ("redis+sentinel://127.0.0.1:26379/main?db=2", "does not know here: 'db'"),
         ("redis://127.0.0.1:6379/0?max_connections=many", "'max_connections'"),
     ],
 )

@@ -124,14 +124,25 @@ def _read_json(static: bytes) -> _Static:
         data["p"],
         data["d"],
         tuple(data["r"]),
-        base64.b64decode(data["s"]),
+        base64.b64decode(data["s"], validate=True),
     )
 
 
 def _read_static(static: bytes) -> _Static:
-    """The static fields, from either layout."""
-    if static[:1] == b"{":
-        return _read_json(static)
+    """The static fields, from either layout; StaticFormatError names a damaged one."""
+    try:
+        return _read_json(static) if static[:1] == b"{" else _read_binary(static)
+    except StaticFormatError:
+        raise
+    # Broken JSON, a field missing or of the wrong type, bad base64 or UTF-8: all ValueErrors
+    # but the missing field and the wrong type.
+    except (ValueError, KeyError, TypeError) as error:
+        raise StaticFormatError(
+            f"a receipt's static part cannot be read ({type(error).__name__})"
+        ) from None
+
+
+def _read_binary(static: bytes) -> _Static:
     if len(static) < _HEAD.size or static[0] != FORMAT:
         raise StaticFormatError("a receipt's static part has an unknown format")
     _, kind, flags, ttl, created_bytes, expires_in = _HEAD.unpack_from(static)

@@ -34,7 +34,6 @@ import hiredis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -53,22 +52,26 @@ from onetime.store.redis_records import (
 
 log = logging.getLogger("onetime.store.redis")
 _UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
-# What a single server's URL may carry besides ours: the options redis-py converts from a URL,
-# and those it takes as text (TLS files and checks, the client's name; a Unix socket's
-# credentials, which have no other place in its URL). Not the rest of its
-# connection arguments: `decode_responses=true`, say, would hand the store text for bytes.
-_SINGLE_SERVER_OPTIONS = frozenset(URL_QUERY_ARGUMENT_PARSERS) | {
-    "client_name",
-    "password",
-    "username",
-    "ssl_ca_certs",
-    "ssl_ca_path",
-    "ssl_cert_reqs",
-    "ssl_certfile",
-    "ssl_ciphers",
-    "ssl_keyfile",
-    "ssl_password",
-}
+# What a single server's URL may carry besides ours, by scheme: options redis-py reads from a
+# URL, and those it takes as text (a TLS connection's files and checks, the client's name, a Unix
+# socket's credentials). Each connection class takes only its own: redis-py hands the rest to
+# it as they are, and the first connection failed with a TypeError's traceback. Left out on
+# purpose: socket_timeout and socket_connect_timeout (our `timeout` sets both, and the batches'
+# deadline relies on it), retry_on_timeout (we set the retry), protocol and legacy_responses
+# (they change the answers the store reads).
+_COMMON_OPTIONS = frozenset(
+    {"db", "health_check_interval", "max_connections", "socket_read_size", "client_name"}
+    | {"username", "password"}
+)
+_TCP_OPTIONS = _COMMON_OPTIONS | {"socket_keepalive"}
+_TLS_OPTIONS = _TCP_OPTIONS | {
+    "ssl_ca_certs", "ssl_ca_path", "ssl_cert_reqs", "ssl_certfile", "ssl_check_hostname",
+    "ssl_ciphers", "ssl_exclude_verify_flags", "ssl_include_verify_flags", "ssl_keyfile",
+    "ssl_min_version", "ssl_password",
+}  # fmt: skip
+_OPTIONS_BY_SCHEME = {"redis": _TCP_OPTIONS, "rediss": _TLS_OPTIONS, "unix": _COMMON_OPTIONS}
+_SET_BY_US = frozenset({"socket_timeout", "socket_connect_timeout"})
+_CLUSTER_AND_SENTINEL = ("redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel")
 
 
 class _ScriptMissing(StoreUnavailable):
@@ -117,20 +120,12 @@ def parse_redis_url(url: str) -> RedisTarget:
     except ValueError:
         raise RedisURLError("the timeout in the Redis URL must be a number of seconds") from None
     scheme = parts.scheme
-    # redis-py hands options it does not parse itself to the connection as they are: a
-    # misspelt one failed only at the first connection, with a TypeError's traceback.
-    known = _SINGLE_SERVER_OPTIONS if scheme in ("redis", "rediss", "unix") else frozenset()
-    unknown = sorted(set(query) - known)
-    if unknown:
-        raise RedisURLError(
-            f"the Redis URL has an option onetime does not know: {unknown[0]!r} "
-            f"(its own are prefix and timeout; see docs/redis.md)"
-        )
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme not in _OPTIONS_BY_SCHEME and scheme not in _CLUSTER_AND_SENTINEL:
+        raise RedisURLError(f"unsupported Redis URL scheme {scheme!r}")
+    _check_options(scheme, query, parts.query)
+    if scheme in _OPTIONS_BY_SCHEME:
         plain = urlunsplit(parts._replace(query=urlencode(query)))
         return RedisTarget("single", plain, prefix=prefix, timeout=timeout)
-    if scheme not in ("redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"):
-        raise RedisURLError(f"unsupported Redis URL scheme {scheme!r}")
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
     nodes = tuple(_host_port(item) for item in hosts.split(",") if item)
@@ -153,6 +148,26 @@ def parse_redis_url(url: str) -> RedisTarget:
         )
     db = int(path[1]) if len(path) > 1 and path[1].isdigit() else 0
     return RedisTarget("sentinel", url, service=path[0], db=db, **common)  # type: ignore[arg-type]
+
+
+def _check_options(scheme: str, query: dict[str, str], raw_query: str) -> None:
+    """Refuse, by name, an option of the URL that would be ignored or break the store."""
+    if "@" in raw_query:
+        # A password with a "?" in it, not percent-encoded: the rest of it reads as a query
+        # string. Name no option: it would be a piece of the password.
+        raise RedisURLError(
+            "the Redis URL's query string holds an '@': percent-encode the password's special "
+            "characters (a '?' as %3F, a '#' as %23, a '/' as %2F)"
+        )
+    known = _OPTIONS_BY_SCHEME.get(scheme, frozenset())
+    for name in sorted(query):
+        if name in _SET_BY_US:
+            raise RedisURLError(f"the Redis URL's {name!r} is onetime's to set: use 'timeout'")
+        if name not in known:
+            raise RedisURLError(
+                f"the Redis URL has an option onetime does not know here: {name!r} "
+                f"(see docs/redis.md for what a {scheme}:// URL takes)"
+            )
 
 
 def _host_port(item: str) -> tuple[str, int]:
