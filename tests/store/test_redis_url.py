@@ -80,6 +80,14 @@ def test_a_password_cut_short_by_a_question_mark_is_not_echoed() -> None:
     assert "w0rd" not in str(refused.value)
 
 
+def test_a_password_cut_short_by_a_hash_sign_is_not_echoed() -> None:
+    # Taken for a fragment, the rest left "pa" as the port, and redis-py's error said so.
+    with pytest.raises(RedisURLError, match="holds a '#': percent-encode") as refused:
+        parse_redis_url("redis://:xyzzy#w0rd@127.0.0.1:6379/0")
+    assert "xyzzy" not in str(refused.value)
+    assert "w0rd" not in str(refused.value)
+
+
 def test_an_unknown_scheme_is_named_before_its_options() -> None:
     with pytest.raises(RedisURLError, match="unsupported Redis URL scheme 'http'"):
         parse_redis_url("http://127.0.0.1:6379/0?prefx=ot:")

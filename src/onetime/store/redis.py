@@ -71,6 +71,10 @@ _TLS_OPTIONS = _TCP_OPTIONS | {
 }  # fmt: skip
 _OPTIONS_BY_SCHEME = {"redis": _TCP_OPTIONS, "rediss": _TLS_OPTIONS, "unix": _COMMON_OPTIONS}
 _SET_BY_US = frozenset({"socket_timeout", "socket_connect_timeout"})
+_ENCODE_SPECIAL_CHARACTERS = (
+    "the Redis URL holds a {char}: percent-encode the password's special characters "
+    "(a '?' as %3F, a '#' as %23, a '/' as %2F, an '@' as %40)"
+)
 _CLUSTER_AND_SENTINEL = ("redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel")
 
 
@@ -112,6 +116,10 @@ def parse_redis_url(url: str) -> RedisTarget:
 
     Our options ride in the query string: `prefix` (key prefix) and `timeout` (seconds).
     """
+    if "#" in url:
+        # Only a password's unencoded "#" puts one there; what follows would be taken for a
+        # fragment, and the host and port left over (a piece of the password) named in errors.
+        raise RedisURLError(_ENCODE_SPECIAL_CHARACTERS.format(char="'#'"))
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     prefix = query.pop("prefix", "onetime:")
@@ -155,10 +163,7 @@ def _check_options(scheme: str, query: dict[str, str], raw_query: str) -> None:
     if "@" in raw_query:
         # A password with a "?" in it, not percent-encoded: the rest of it reads as a query
         # string. Name no option: it would be a piece of the password.
-        raise RedisURLError(
-            "the Redis URL's query string holds an '@': percent-encode the password's special "
-            "characters (a '?' as %3F, a '#' as %23, a '/' as %2F)"
-        )
+        raise RedisURLError(_ENCODE_SPECIAL_CHARACTERS.format(char="'@' in its query string"))
     known = _OPTIONS_BY_SCHEME.get(scheme, frozenset())
     for name in sorted(query):
         if name in _SET_BY_US:
