@@ -454,7 +454,7 @@ class SecretService:
             return None
 
     def _open_share_key(self, key: LinkKey, sealed: bytes) -> str | None:
-        """The share key's text from a receipt (receipts of earlier versions sealed the text itself)."""
+        """The share key's text from a receipt (earlier versions sealed the text itself)."""
         try:
             opened = crypto.open_for_receipt(self.keyring, key.raw, key.storage_id, sealed)
         except crypto.EnvelopeError:
