@@ -99,6 +99,53 @@ async def test_the_same_take_sent_twice_gets_the_same_answer(
     assert await store.get_secret(secret.sid, NOW) is None  # taken reads as gone
 
 
+async def test_an_item_taken_twice_by_one_take_gets_the_same_answer(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    # A batch replayed after its answers were lost: the take already happened once.
+    store, _ = own_redis
+    link = item("token", expires_at=NOW + 600)
+    await store.put_item(link, NOW)
+    key = store._item_key(link.kind, link.key)
+    first = await store._script(scripts.TAKE_ITEM, key, NOW, "token-a")
+    again = await store._script(scripts.TAKE_ITEM, key, NOW, "token-a")
+    other = await store._script(scripts.TAKE_ITEM, key, NOW, "token-b")
+    assert first == [link.owner.encode(), link.value, str(NOW + 600).encode()]
+    assert again == first
+    assert other is None
+    # Taken reads as gone to everyone else, and its key may be given out again.
+    assert await store.get_item(link.kind, link.key, NOW) is None
+    assert await store.owned_items(link.owner, link.kind, NOW) == []
+    assert not await store.delete_item(link.kind, link.key, NOW)
+    assert await store.put_item(link, NOW, only_if_absent=True)
+    assert await store.get_item(link.kind, link.key, NOW) == link
+
+
+async def test_a_take_deletes_the_item_at_once_not_in_a_minute(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    link = item("token")
+    await store.put_item(link, NOW)
+    assert await store.take_item(link.kind, link.key, NOW) == link
+    assert await store.client.exists(store._item_key(link.kind, link.key)) == 0
+    assert await store.take_item(link.kind, link.key, NOW) is None
+
+
+async def test_an_only_if_absent_put_sent_twice_wins_twice_and_no_one_else_does(
+    own_redis: tuple[RedisStore, int],
+) -> None:
+    store, _ = own_redis
+    entry = item("email")
+    key = store._item_key(entry.kind, entry.key)
+    put = (NOW, 1, entry.owner, entry.value, "", 0)
+    assert await store._script(scripts.PUT_ITEM, key, *put, "token-a") == 1
+    assert await store._script(scripts.PUT_ITEM, key, *put, "token-a") == 1
+    assert await store._script(scripts.PUT_ITEM, key, *put, "token-b") == 0
+    assert not await store.put_item(replace(entry, owner="acct-2"), NOW, only_if_absent=True)
+    assert await store.get_item(entry.kind, entry.key, NOW) == entry
+
+
 async def test_a_take_during_a_stall_longer_than_the_timeout_still_delivers(
     own_redis: tuple[RedisStore, int],
 ) -> None:

@@ -466,6 +466,7 @@ class RedisStore:
             await self._script(
                 scripts.PUT_ITEM, self._item_key(item.kind, item.key), now,
                 int(only_if_absent), item.owner, item.value, expires_at, ttl,
+                secrets.token_hex(16) if only_if_absent else "",
             )
         )  # fmt: skip
         if written:
@@ -479,9 +480,14 @@ class RedisStore:
         return _item(kind, key, _fields(raw), now)
 
     async def take_item(self, kind: str, key: bytes, now: int) -> StoredItem | None:
-        raw = await self._script(scripts.TAKE_ITEM, self._item_key(kind, key), now)
+        item_key, token = self._item_key(kind, key), secrets.token_hex(16)
+        raw = await self._script(scripts.TAKE_ITEM, item_key, now, token)
         if not raw:
             return None
+        try:  # now rather than in a minute; it already reads as gone
+            await self._script(scripts.DROP_TAKEN_ITEM, item_key, token)
+        except StoreUnavailable:
+            log.warning("a taken item could not be deleted yet; it expires within a minute")
         owner, value, expires_at = raw
         # The owner's index keeps the member; its next reader drops it.
         return StoredItem(kind, key, owner.decode(), value, _int_or_none(expires_at))

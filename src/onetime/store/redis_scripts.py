@@ -190,32 +190,56 @@ DELETE_ITEM = """
 local fields = redis.call('HMGET', KEYS[1], 'x', 'o')
 if ARGV[2] and fields[2] ~= ARGV[2] then return 0 end
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if not fields[2] then return 0 end  -- taken (TAKE_ITEM): it was gone already
 if fields[1] and tonumber(fields[1]) <= tonumber(ARGV[1]) then return 0 end
 return 1
 """
 
-# KEYS[1] item; ARGV now, only-if-absent (1/0), owner, value, expires at ('' for never), TTL.
-# The check and the write are one step, so of concurrent only-if-absent puts one wins.
+# KEYS[1] item; ARGV now, only-if-absent (1/0), owner, value, expires at ('' for never), TTL,
+# and for an only-if-absent put a token, kept in the item. The check and the write are one step,
+# so of concurrent only-if-absent puts one wins; the winner's put sent again (a batch replayed
+# after its answers were lost) finds its own token and wins again instead of losing to itself.
 PUT_ITEM = """
 if ARGV[2] == '1' then
-  local fields = redis.call('HMGET', KEYS[1], 'o', 'x')
-  if fields[1] and (not fields[2] or tonumber(fields[2]) > tonumber(ARGV[1])) then return 0 end
+  local fields = redis.call('HMGET', KEYS[1], 'o', 'x', 'k')
+  if fields[1] and (not fields[2] or tonumber(fields[2]) > tonumber(ARGV[1])) then
+    if fields[3] and fields[3] == ARGV[7] then return 1 end
+    return 0
+  end
 end
 redis.call('DEL', KEYS[1])
-if ARGV[5] == '' then
-  redis.call('HSET', KEYS[1], 'o', ARGV[3], 'v', ARGV[4])
-else
-  redis.call('HSET', KEYS[1], 'o', ARGV[3], 'v', ARGV[4], 'x', ARGV[5])
+redis.call('HSET', KEYS[1], 'o', ARGV[3], 'v', ARGV[4])
+if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[7]) end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'x', ARGV[5])
   redis.call('EXPIRE', KEYS[1], ARGV[6])
 end
 return 1
 """
 
-# KEYS[1] item; ARGV[1] now. Delete the live item and return {owner, value, expires at or ''}.
+# KEYS[1] item; ARGV[1] now, ARGV[2] a token. Take the live item: return {owner, value, expires
+# at or ''}. Like a secret's take, it is not deleted at once but marked taken by the token for a
+# minute (its fields renamed, so every other reader finds no owner and sees it gone), and the
+# same take sent again gets the same answer: a replayed batch must not use up an email link and
+# then report it as already used. The caller deletes it afterwards.
 TAKE_ITEM = """
-local fields = redis.call('HMGET', KEYS[1], 'o', 'v', 'x')
+local fields = redis.call('HMGET', KEYS[1], 'o', 'v', 'x', 't', 'to', 'tv', 'tx')
+if fields[4] then
+  if fields[4] == ARGV[2] then return {fields[5], fields[6], fields[7] or ''} end
+  return false
+end
 if not fields[1] then return false end
 if fields[3] and tonumber(fields[3]) <= tonumber(ARGV[1]) then return false end
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 't', ARGV[2], 'to', fields[1], 'tv', fields[2])
+if fields[3] then redis.call('HSET', KEYS[1], 'tx', fields[3]) end
+redis.call('EXPIRE', KEYS[1], 60)
 return {fields[1], fields[2], fields[3] or ''}
+"""
+
+# KEYS[1] item; ARGV[1] the token of the take that marked it. Delete it if still so marked (a
+# put may have written a new item under the key since).
+DROP_TAKEN_ITEM = """
+if redis.call('HGET', KEYS[1], 't') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
