@@ -263,3 +263,24 @@ async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess)
     assert burned.status_code == 200
     assert (await v2_receipt(env.client, rkey))["state"] == "burned"
     assert (await v2_receipt(env.client, rkey))["secret_shortid"] == skey[:8]
+
+
+async def test_a_damaged_receipt_is_a_plain_500_not_a_traceback(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, "soon damaged", ttl=TTL)
+    receipt_key = env.app.state.context.service.codec.parse(KeyKind.RECEIPT, rkey)
+    path = env.settings.data_dir / "onetime.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "UPDATE receipts SET static = ? WHERE rid = ?", (b'{"o":', receipt_key.storage_id)
+        )
+    answer = await env.client.get(f"{V2}/receipt/{rkey}")
+    assert answer.status_code == 500
+    assert answer.json()["error_type"] == "server_error"
+    assert "StaticFormatError" not in answer.text  # named in the log, not to the caller
+    # API v1 answers every error in Onetime Secret's legacy shape: a 404 and a message.
+    legacy = await env.client.get(f"{V1}/receipt/{rkey}")
+    assert legacy.status_code == 404
+    assert legacy.json() == {"message": "Something went wrong on our side. Nothing was revealed."}
+    # The secret itself is untouched: its link still opens it.
+    revealed = await env.client.post(f"{V2}/secret/{skey}/reveal", json={"continue": True})
+    assert revealed.status_code == 200

@@ -447,17 +447,20 @@ class SecretService:
 
     # -- views --------------------------------------------------------------------------------
 
-    def _open_receipt_text(self, key: LinkKey, sealed: bytes) -> str | None:
+    def _open_for_receipt(self, key: LinkKey, sealed: bytes) -> bytes | None:
         try:
-            return crypto.open_for_receipt(self.keyring, key.raw, key.storage_id, sealed).decode()
+            return crypto.open_for_receipt(self.keyring, key.raw, key.storage_id, sealed)
         except crypto.EnvelopeError:
             return None
 
+    def _open_receipt_text(self, key: LinkKey, sealed: bytes) -> str | None:
+        opened = self._open_for_receipt(key, sealed)
+        return None if opened is None else opened.decode()
+
     def _open_share_key(self, key: LinkKey, sealed: bytes) -> str | None:
         """The share key's text from a receipt (earlier versions sealed the text itself)."""
-        try:
-            opened = crypto.open_for_receipt(self.keyring, key.raw, key.storage_id, sealed)
-        except crypto.EnvelopeError:
+        opened = self._open_for_receipt(key, sealed)
+        if opened is None:
             return None
         return text_from_packed(opened) if len(opened) == PACKED_BYTES else opened.decode()
 
