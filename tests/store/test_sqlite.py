@@ -204,7 +204,7 @@ async def test_a_file_from_before_owners_were_kept_is_upgraded(tmp_path: Path) -
     await store.open()
     try:
         assert await store.get_secret(earlier.sid, NOW) == earlier  # read as owned
-        assert _secrets_table_is_compact(store.db)
+        assert _is_compact(store.db, "secrets")
         later, later_receipt = records(2)
         later = replace(later, owned=False)
         await store.create(later, later_receipt, NOW)
@@ -213,10 +213,12 @@ async def test_a_file_from_before_owners_were_kept_is_upgraded(tmp_path: Path) -
         await store.close()
 
 
-def _secrets_table_is_compact(db: sqlite3.Connection) -> bool:
-    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'secrets'").fetchone()
-    indexes = {row[1] for row in db.execute("PRAGMA index_list(secrets)")}
-    return "WITHOUT ROWID" not in sql.upper() and "secrets_by_expiry" in indexes
+def _is_compact(db: sqlite3.Connection, table: str) -> bool:
+    """The table is in its rowid layout, with its unique key and its index by expiry."""
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    indexes = {row[1]: row[2] for row in db.execute(f"PRAGMA index_list({table})")}
+    unique = any(name.startswith("sqlite_autoindex") and u for name, u in indexes.items())
+    return "WITHOUT ROWID" not in sql.upper() and f"{table}_by_expiry" in indexes and unique
 
 
 async def test_secrets_of_a_file_from_before_the_rowid_layout_are_moved_into_it(
@@ -243,7 +245,7 @@ async def test_secrets_of_a_file_from_before_the_rowid_layout_are_moved_into_it(
     store = SqliteStore(path)
     await store.open()
     try:
-        assert _secrets_table_is_compact(store.db)
+        assert _is_compact(store.db, "secrets")
         for secret in kept:
             assert await store.get_secret(secret.sid, NOW) == secret
         assert await store.take_secret(kept[0].sid, NOW) == kept[0]
@@ -257,6 +259,61 @@ async def test_secrets_of_a_file_from_before_the_rowid_layout_are_moved_into_it(
     await reopened.open()
     try:
         assert await reopened.get_secret(kept[2].sid, NOW) == kept[2]
+    finally:
+        await reopened.close()
+
+
+async def test_receipts_of_a_file_from_before_the_rowid_layout_are_moved_into_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    made = [records(n) for n in range(4)]
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        for secret, receipt in made:
+            await store.create(secret, receipt, NOW)
+        assert await store.set_receipt_memo(made[1][1].rid, b"sealed memo", NOW)
+        assert await store.take_secret(made[2][0].sid, NOW) == made[2][0]  # its receipt: revealed
+        before = [await store.get_receipt(receipt.rid, NOW) for _, receipt in made]
+    finally:
+        await store.close()
+    # The receipts table as versions before the rowid layout made it, with the same rows.
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(
+        "BEGIN; CREATE TABLE receipts_old (rid BLOB PRIMARY KEY, sid BLOB NOT NULL, "
+        "expires_at INTEGER NOT NULL, static BLOB NOT NULL, state TEXT NOT NULL, "
+        "rank INTEGER NOT NULL, updated INTEGER NOT NULL, previewed INTEGER, revealed INTEGER, "
+        "burned INTEGER, memo BLOB) WITHOUT ROWID; "
+        "INSERT INTO receipts_old SELECT rid, sid, expires_at, static, state, rank, updated, "
+        "previewed, revealed, burned, memo FROM receipts; DROP TABLE receipts; "
+        "ALTER TABLE receipts_old RENAME TO receipts; "
+        "CREATE INDEX receipts_by_expiry ON receipts (expires_at); COMMIT;"
+    )
+    assert not _is_compact(old, "receipts")
+    old.close()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert _is_compact(store.db, "receipts")
+        assert [await store.get_receipt(receipt.rid, NOW) for _, receipt in made] == before
+        assert before[1] is not None and before[1].memo == b"sealed memo"
+        assert before[2] is not None and before[2].state is ReceiptState.REVEALED
+        assert await store.take_secret(made[0][0].sid, NOW) == made[0][0]
+        revealed = await store.get_receipt(made[0][1].rid, NOW)
+        assert revealed is not None and revealed.state is ReceiptState.REVEALED
+        assert await store.delete_receipt(made[3][1].rid, NOW)
+        # The unique key still holds: writing a stored receipt id again replaces its row.
+        await store.create(None, made[1][1], NOW)
+        assert store.db.execute("SELECT count(*) FROM receipts").fetchone() == (3,)
+        assert await store.get_receipt(made[1][1].rid, NOW) == made[1][1]  # memo replaced too
+    finally:
+        await store.close()
+    reopened = SqliteStore(path)  # a second start finds nothing to move
+    await reopened.open()
+    try:
+        assert _is_compact(reopened.db, "receipts")
+        assert await reopened.get_receipt(made[2][1].rid, NOW) == before[2]
     finally:
         await reopened.close()
 
