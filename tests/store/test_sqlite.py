@@ -297,11 +297,14 @@ async def test_receipts_of_a_file_from_before_the_rowid_layout_are_moved_into_it
     try:
         assert _is_compact(store.db, "receipts")
         assert [await store.get_receipt(receipt.rid, NOW) for _, receipt in made] == before
-        assert before[1] is not None and before[1].memo == b"sealed memo"
-        assert before[2] is not None and before[2].state is ReceiptState.REVEALED
+        assert before[1] is not None
+        assert before[1].memo == b"sealed memo"
+        assert before[2] is not None
+        assert before[2].state is ReceiptState.REVEALED
         assert await store.take_secret(made[0][0].sid, NOW) == made[0][0]
         revealed = await store.get_receipt(made[0][1].rid, NOW)
-        assert revealed is not None and revealed.state is ReceiptState.REVEALED
+        assert revealed is not None
+        assert revealed.state is ReceiptState.REVEALED
         assert await store.delete_receipt(made[3][1].rid, NOW)
         # The unique key still holds: writing a stored receipt id again replaces its row.
         await store.create(None, made[1][1], NOW)
