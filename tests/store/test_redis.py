@@ -377,6 +377,88 @@ async def test_connections_kept_between_batches_survive_a_redis_restart(tmp_path
         server.wait(timeout=10)
 
 
+class ForgetfulProxy:
+    """A TCP proxy to Redis that can forget its connections the way a NAT or a load balancer
+    does after a restart or an idle timeout: nothing tells the client, until it next sends;
+    then its connection is closed without an answer."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.open: list[asyncio.StreamWriter] = []
+        self.forgotten: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def forget_all(self) -> None:
+        self.forgotten.update(self.open)
+
+    async def close(self) -> None:
+        for writer in self.open:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.open.append(writer)
+
+        async def answers() -> None:
+            with contextlib.suppress(OSError):
+                while data := await up_reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+
+        back = asyncio.create_task(answers())
+        try:
+            while (data := await reader.read(65536)) and writer not in self.forgotten:
+                up_writer.write(data)
+                await up_writer.drain()
+        except OSError:
+            pass
+        finally:
+            back.cancel()
+            up_writer.close()
+            writer.close()
+
+
+async def test_a_retry_never_reuses_a_connection_from_before_the_failure(
+    own_redis_port: int,
+) -> None:
+    """Connections kept between batches can all die unseen (a middlebox forgot them): the first
+    try meets one, and the retry must connect afresh rather than take another from the pool."""
+    proxy = ForgetfulProxy(own_redis_port)
+    store = RedisStore(f"redis://127.0.0.1:{await proxy.start()}/0")
+    try:
+        await store.open()
+        secret, receipt = records()
+        await store.create(secret, receipt, NOW)
+
+        async def read() -> StoredSecret | None:
+            return await store.get_secret(secret.sid, NOW)
+
+        # A read a turn while earlier ones travel: batches in flight together, so several
+        # connections are kept afterwards (in the batcher and in redis-py's pool).
+        reads = []
+        for _ in range(12):
+            reads.append(asyncio.create_task(read()))
+            await asyncio.sleep(0)
+        assert await asyncio.gather(*reads) == [secret] * 12
+        batcher = cast(CommandBatcher, store._batcher)
+        kept = len(batcher._idle) + len(store.client.connection_pool._available_connections)
+        assert kept >= 2, "the test needs two kept connections"
+        proxy.forget_all()
+        assert await store.get_secret(secret.sid, NOW) == secret
+        await store.delete_receipt(receipt.rid, NOW)
+        assert await store.take_secret(secret.sid, NOW) == secret
+    finally:
+        await store.close()
+        await proxy.close()
+
+
 # -- records kept as hashes by earlier versions -------------------------------------------------
 
 

@@ -22,8 +22,9 @@ which it then keeps for the next batch: all commands written at once, the answer
 the whole exchange under one timeout.
 redis-py's pipeline puts a timeout of its own around every write and every answer read, which
 cost about a tenth of a request's CPU. A batch whose connection fails or which misses its
-deadline is sent once more, as redis-py's retry did before, so a stall a little longer than the
-timeout still gets its answer; a take or claim carries a token and answers the same when
+deadline is sent once more, as redis-py's retry did before, on a new connection (every idle one
+is closed first: they may all be dead), so a stall a little longer than the timeout still gets
+its answer; a take or claim carries a token and answers the same when
 repeated. (Not every command is like that: a counter hit sent twice counts twice, which only
 makes a limit stricter.) Without a deadline (a cluster, which routes each command to the node
 holding its key; Sentinel, which finds the master anew on failover) redis-py's pipeline is used.
@@ -32,6 +33,7 @@ holding its key; Sentinel, which finds the master anew on failover) redis-py's p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -97,8 +99,10 @@ class CommandBatcher:
             return await self._round_trip(batch, deadline)
         except _LOST:
             # A connection gone stale (Redis restarted, say: then all of ours are), or a stall:
-            # once more, on a connection from the pool, which checks it first.
-            await self._release_idle()
+            # once more, on a connection made now. Any connection kept from before is suspect,
+            # and the pool's check of one it hands out sees only a close already announced: a
+            # NAT or load balancer that forgot a connection closes it when the client speaks.
+            await self._drop_idle()
         try:
             return await self._round_trip(batch, deadline)
         except TimeoutError:  # ours; redis-py's own timeouts are its TimeoutError
@@ -147,6 +151,13 @@ class CommandBatcher:
         idle, self._idle = self._idle, []
         for connection in idle:
             await self._client.connection_pool.release(connection)
+
+    async def _drop_idle(self) -> None:
+        """Close every connection kept here or idle in the pool: the next ones connect afresh.
+        (Those out with other batches go back to the pool closed if their batch fails.)"""
+        await self._release_idle()
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
 
     async def _send(self, batch: Batch) -> None:
         try:
