@@ -3,8 +3,9 @@
 Run with our venv's Python and the ONETIME_* environment of the store to fill. The service is
 bypassed (no sealing, no rate-limit counters), so a million records go in quickly: the first
 record is a real 40-byte secret made through the service, and every filler record copies it
-with fresh random ids, a random envelope of the real envelope's length and a random sealed
-share key of the real length. Prints one JSON line: how many, how long, and those lengths.
+with fresh ids shaped like those of keys made now (the time, then random bytes), a random
+envelope of the real envelope's length and a random sealed share key of the real length.
+Prints one JSON line: how many, how long, and those lengths.
 
     python bench/fill_onetime.py --count 1000000
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 from onetime.app import build_context
 from onetime.context import AppContext
-from onetime.core.identifiers import KeyKind
+from onetime.core.identifiers import KeyKind, made_at
 from onetime.core.records import StoredReceipt, StoredSecret
 from onetime.core.service import ConcealRequest
 from onetime.core.views import ANONYMOUS
@@ -65,7 +66,7 @@ async def real_records(context: AppContext) -> tuple[StoredSecret, StoredReceipt
 
 
 class Filler:
-    """Makes records shaped like a real pair, with fresh random ids and random ciphertext."""
+    """Makes records shaped like a real pair, with fresh ids and random ciphertext."""
 
     def __init__(self, secret: StoredSecret, receipt: StoredReceipt) -> None:
         # The fields are read once: dataclasses.replace would look them up for every record.
@@ -76,7 +77,10 @@ class Filler:
         self.share_key_bytes = len(receipt.share_key)
 
     def make(self) -> tuple[StoredSecret, StoredReceipt]:
-        sid, rid = os.urandom(self.id_bytes), os.urandom(self.id_bytes)
+        # Ids as a key made now has them: the time, then hash bytes (random ones here).
+        made = made_at(time.time())
+        sid = made + os.urandom(self.id_bytes - len(made))
+        rid = made + os.urandom(self.id_bytes - len(made))
         envelope, share_key = os.urandom(self.envelope_bytes), os.urandom(self.share_key_bytes)
         return (
             StoredSecret(**{**self._secret_fields, "sid": sid, "rid": rid, "envelope": envelope}),

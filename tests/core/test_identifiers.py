@@ -1,11 +1,14 @@
 """Link keys: shape, checks, kinds, rotation, storage ids."""
 
+import hashlib
+import hmac
 import os
 
 import pytest
 
 from onetime.core.identifiers import (
     KEY_LENGTH,
+    TIME_BYTES,
     KeyCodec,
     KeyKind,
     decode_base36,
@@ -79,6 +82,85 @@ def test_storage_ids_differ_by_kind_and_do_not_contain_the_key() -> None:
     assert secret_id != receipt_id
     assert raw not in secret_id
     assert len(secret_id) == 32
+
+
+def _ticks(made: bytes) -> int:
+    return int.from_bytes(made, "big")
+
+
+def test_a_new_key_carries_the_time_it_was_made_and_its_storage_id_starts_with_it() -> None:
+    now = [1_800_000_000.5]
+    codec = KeyCodec([CURRENT], clock=lambda: now[0])
+    key = codec.new(KeyKind.SECRET)
+    assert _ticks(key.made) == 1_800_000_000 * 256 + 128
+    assert key.storage_id[:TIME_BYTES] == key.made
+    # The rest is the hash's, as for every key: a copy of the store learns only the time.
+    digest = hashlib.sha256(b"onetime/secret\x00" + key.raw).digest()
+    assert key.storage_id[TIME_BYTES:] == digest[TIME_BYTES:]
+    parsed = codec.parse(KeyKind.SECRET, key.text)
+    assert parsed is not None
+    assert parsed.made == key.made
+    assert parsed.storage_id == key.storage_id
+
+
+def test_storage_ids_of_keys_made_one_after_the_other_sort_in_that_order() -> None:
+    now = [1_800_000_000.0]
+    codec = KeyCodec([CURRENT], clock=lambda: now[0])
+    ids = []
+    for _ in range(300):
+        ids.append(codec.new(KeyKind.RECEIPT).storage_id)
+        now[0] += 1 / 256
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_link_does_not_show_when_its_key_was_made() -> None:
+    codec = KeyCodec([CURRENT], clock=lambda: 1_800_000_000.0)
+    keys = [codec.new(KeyKind.SECRET) for _ in range(200)]
+    assert {key.made for key in keys} == {keys[0].made}
+    # Made at the same moment, yet the first bytes of their links' random parts all differ:
+    # the time is masked by a keyed hash of the random bytes that follow it.
+    assert len({key.raw[:TIME_BYTES] for key in keys}) == 200
+
+
+def test_a_key_made_before_a_rotation_keeps_its_time_and_storage_id() -> None:
+    old_key = KeyCodec([PREVIOUS]).new(KeyKind.RECEIPT)
+    parsed = KeyCodec([CURRENT, PREVIOUS]).parse(KeyKind.RECEIPT, old_key.text)
+    assert parsed is not None
+    assert parsed.made == old_key.made
+    assert parsed.storage_id == old_key.storage_id
+
+
+def _key_from_before_timed_keys(check_key: bytes, kind: KeyKind) -> tuple[str, bytes]:
+    """A key as made before keys carried their time: 32 random bytes, the check over them."""
+    raw = os.urandom(32)
+    message = kind.value.encode() + b"\x00" + raw
+    check = hmac.new(check_key, message, hashlib.sha256).digest()[:8]
+    return encode_base36(raw + check, KEY_LENGTH), raw
+
+
+def test_a_key_from_before_timed_keys_still_parses_to_its_old_storage_id() -> None:
+    codec = KeyCodec([CURRENT, PREVIOUS])
+    for check_key in (CURRENT, PREVIOUS):
+        text, raw = _key_from_before_timed_keys(check_key, KeyKind.SECRET)
+        parsed = codec.parse(KeyKind.SECRET, text)
+        assert parsed is not None
+        assert parsed.made == b""
+        assert parsed.storage_id == hashlib.sha256(b"onetime/secret\x00" + raw).digest()
+        assert codec.parse(KeyKind.RECEIPT, text) is None
+
+
+def test_the_check_tells_whether_a_key_carries_its_time() -> None:
+    """The same 32 bytes under either check: each is read its own way, to its own id."""
+    codec = KeyCodec([CURRENT])
+    timed = codec.new(KeyKind.SECRET)
+    old_check = hmac.new(CURRENT, b"secret\x00" + timed.raw, hashlib.sha256).digest()[:8]
+    as_old = codec.parse(KeyKind.SECRET, encode_base36(timed.raw + old_check, KEY_LENGTH))
+    assert as_old is not None
+    assert as_old.made == b""
+    assert as_old.storage_id == hashlib.sha256(b"onetime/secret\x00" + timed.raw).digest()
+    assert as_old.storage_id != timed.storage_id
+    assert old_check != timed.packed[32:]
 
 
 def test_base36_round_trip_keeps_leading_zero_bytes() -> None:

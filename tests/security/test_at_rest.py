@@ -34,11 +34,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from onetime.core.identifiers import KeyKind, decode_base36, storage_id
+from onetime.core.crypto import Keyring
+from onetime.core.identifiers import KeyCodec, KeyKind, decode_base36, storage_id
 from onetime.mail.delivery import ConsoleMailer, Mailer, SmtpMailer
 from onetime.mail.message import compose
 from onetime.mail.url import parse_mail_url
-from tests.conftest import LiveServer, start_server, stop_server
+from tests.conftest import TEST_SECRET, LiveServer, start_server, stop_server
 from tests.services import delete_prefixed, everything_under, require_redis, unique_prefix
 from tests.smtp import SmtpServer, links_in
 from tests.system.flows import run_all_flows
@@ -450,10 +451,15 @@ def test_no_secret_at_rest_or_in_the_log_after_every_flow(
     after_deletion = backend.stored()
     stop_server(server)  # the log is complete once the server has stopped
 
-    # The scans see the records: an unread secret is stored under the hash of its key.
+    # The scans see the records: an unread secret is stored under the hash of its key (whose
+    # first bytes are the time the key was made, unmasked with the server's check key).
     raw = decode_base36(visitor.unread_key, 40)
+    key = KeyCodec([keys.check for keys in Keyring(TEST_SECRET.encode()).all]).parse(
+        KeyKind.SECRET, visitor.unread_key
+    )
     assert raw is not None
-    sid = storage_id(KeyKind.SECRET, raw[:32])
+    assert key is not None
+    sid = storage_id(KeyKind.SECRET, raw[:32], key.made)
     everything = b"\x00".join(before_deletion.values())
     assert sid in everything or sid.hex().encode() in everything
     assert len(smtp.inbox.envelopes) >= 7  # verify, recipient x2, read, email change, reset
