@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -10,7 +13,7 @@ from typing import Any
 import pytest
 
 from onetime.core.crypto import seal_for_receipt
-from onetime.core.identifiers import KeyKind
+from onetime.core.identifiers import KEY_LENGTH, KeyKind, LinkKey, encode_base36
 from onetime.store.codec import unpack_receipt
 from tests.api.flows import (
     V1,
@@ -263,6 +266,37 @@ async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess)
     assert burned.status_code == 200
     assert (await v2_receipt(env.client, rkey))["state"] == "burned"
     assert (await v2_receipt(env.client, rkey))["secret_shortid"] == skey[:8]
+
+
+async def test_links_made_before_keys_carried_their_time_still_work(
+    env: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Make the keys as earlier versions did (32 random bytes, an HMAC check over them), so the
+    # records go in under whole-hash ids, then use both links with today's code.
+    context = env.app.state.context
+    check_key = context.keyring.current.check
+
+    def old_style_key(kind: KeyKind) -> LinkKey:
+        raw = os.urandom(32)
+        check = hmac.new(check_key, kind.value.encode() + b"\x00" + raw, hashlib.sha256)
+        return LinkKey(kind, raw, encode_base36(raw + check.digest()[:8], KEY_LENGTH))
+
+    monkeypatch.setattr(context.service.codec, "new", old_style_key)
+    skey, rkey = await v2_keys(env.client, "made the old way", ttl=TTL)
+    monkeypatch.undo()
+
+    secret_key = context.service.codec.parse(KeyKind.SECRET, skey)
+    assert secret_key is not None
+    assert secret_key.made == b""
+    whole_hash = hashlib.sha256(b"onetime/secret\x00" + secret_key.raw).digest()
+    with closing(sqlite3.connect(env.settings.data_dir / "onetime.sqlite3")) as db:
+        found = db.execute("SELECT count(*) FROM secrets WHERE sid = ?", (whole_hash,)).fetchone()
+    assert found == (1,)
+    assert (await v2_receipt(env.client, rkey))["state"] == "new"
+    revealed = await env.client.post(f"{V2}/secret/{skey}/reveal", json={"continue": True})
+    assert revealed.status_code == 200
+    assert revealed.json()["record"]["secret_value"] == "made the old way"
+    assert (await v2_receipt(env.client, rkey))["state"] == "revealed"
 
 
 async def test_a_damaged_receipt_is_a_plain_500_not_a_traceback(env: InProcess) -> None:
