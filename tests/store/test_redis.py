@@ -3,6 +3,7 @@ deleting an account's items leaves no key behind that names it or them."""
 
 import asyncio
 import contextlib
+import gc
 import shutil
 import signal
 import time
@@ -196,6 +197,33 @@ async def test_a_stall_longer_than_two_deadlines_fails_the_batch_in_about_two_de
         assert await store.get_secret(second.sid, NOW) == second
         assert await store.get_secret(first.sid, NOW) == first
     finally:
+        await store.close()
+
+
+async def test_a_create_that_fails_leaves_no_unread_failure_behind(tmp_path: Path) -> None:
+    """A create's two writes come back together; when they fail, the caller hears of it once
+    and the second write's failure is taken too (asyncio would log it as never retrieved)."""
+    port = free_port()
+    server = spawn_redis(port, tmp_path)
+    store = RedisStore(f"redis://127.0.0.1:{port}/0?timeout=0.5")
+    await store.open()
+    unretrieved: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: unretrieved.append(context["message"]))
+    try:
+        secret, receipt = records(1)
+        await store.create(secret, receipt, NOW)
+        server.terminate()
+        server.wait(timeout=10)
+        for n in range(2, 5):
+            secret, receipt = records(n)
+            with pytest.raises(StoreUnavailable):
+                await store.create(secret, receipt, NOW)
+        await asyncio.sleep(0)  # the callbacks that take the failures run in the next turn
+        gc.collect()
+        assert unretrieved == []
+    finally:
+        loop.set_exception_handler(None)
         await store.close()
 
 

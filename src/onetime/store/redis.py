@@ -247,6 +247,12 @@ def _int_or_none(value: bytes | None) -> int | None:
     return int(value) if value else None
 
 
+def _collect(future: asyncio.Future[Any]) -> None:
+    """Take a future's exception so that asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _item_member(kind: str, key: bytes) -> bytes:
     """How an owner's index names an item: its key without the prefix and the `i:`."""
     return kind.encode() + b":" + key.hex().encode()
@@ -366,11 +372,22 @@ class RedisStore:
         # One SET each: a record never exists without its TTL, and a copy that overwrites one
         # replaces it whole. Both are queued at once (as futures: a task each cost more than
         # the SET) and go out in one batch, the receipt first: if the secret's write fails,
-        # the receipt reads as orphaned.
-        writes = [self._set(self._receipt_key(receipt.rid), pack_receipt(receipt), receipt, now)]
-        if secret is not None:
-            writes.append(self._set(self._secret_key(secret.sid), pack_secret(secret), secret, now))
-        await self._call(asyncio.gather(*writes))
+        # the receipt reads as orphaned. Awaited one after the other: gathering two futures
+        # cost 4.5 µs more, and they come back in the same batch anyway.
+        receipt_written = self._set(
+            self._receipt_key(receipt.rid), pack_receipt(receipt), receipt, now
+        )
+        if secret is None:
+            await self._call(receipt_written)
+            return
+        secret_written = self._set(self._secret_key(secret.sid), pack_secret(secret), secret, now)
+        try:
+            await self._call(receipt_written)
+        except BaseException:
+            # Its answer is not wanted any more, but must be collected (or asyncio logs it).
+            secret_written.add_done_callback(_collect)
+            raise
+        await self._call(secret_written)
 
     def _set(
         self, key: bytes, record: bytes, lifetime: StoredSecret | StoredReceipt, now: int
