@@ -225,6 +225,9 @@ async def test_a_create_that_fails_leaves_no_unread_failure_behind(tmp_path: Pat
     finally:
         loop.set_exception_handler(None)
         await store.close()
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 async def test_a_frozen_server_fails_every_batch_within_two_deadlines(tmp_path: Path) -> None:
