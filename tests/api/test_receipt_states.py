@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from onetime.core.crypto import seal_for_receipt
-from onetime.core.identifiers import KEY_LENGTH, KeyKind, LinkKey, encode_base36
-from onetime.store.codec import unpack_receipt
+from onetime.core.identifiers import KEY_LENGTH, TIME_BYTES, KeyKind, LinkKey, encode_base36
+from onetime.store.codec import pack_receipt_static, unpack_receipt
 from tests.api.flows import (
     V1,
     V2,
@@ -279,7 +279,7 @@ async def test_links_made_before_keys_carried_their_time_still_work(
     def old_style_key(kind: KeyKind) -> LinkKey:
         raw = os.urandom(32)
         check = hmac.new(check_key, kind.value.encode() + b"\x00" + raw, hashlib.sha256)
-        return LinkKey(kind, raw, encode_base36(raw + check.digest()[:8], KEY_LENGTH))
+        return LinkKey(kind, raw, encode_base36(raw + check.digest()[:8], KEY_LENGTH), b"")
 
     monkeypatch.setattr(context.service.codec, "new", old_style_key)
     skey, rkey = await v2_keys(env.client, "made the old way", ttl=TTL)
@@ -297,6 +297,35 @@ async def test_links_made_before_keys_carried_their_time_still_work(
     assert revealed.status_code == 200
     assert revealed.json()["record"]["secret_value"] == "made the old way"
     assert (await v2_receipt(env.client, rkey))["state"] == "revealed"
+
+
+async def test_a_receipt_whose_share_key_cannot_be_opened_shows_no_time_as_short_id(
+    env: InProcess,
+) -> None:
+    # The short id then comes from the stored secret id, whose first bytes are the time its
+    # key was made: it must come from the hash that follows, or every secret made in the same
+    # second would show the same short id (and it would show when).
+    skey, rkey = await v2_keys(env.client, "share key lost", ttl=TTL)
+    context = env.app.state.context
+    receipt_key = context.service.codec.parse(KeyKind.RECEIPT, rkey)
+    secret_key = context.service.codec.parse(KeyKind.SECRET, skey)
+    assert receipt_key is not None
+    assert secret_key is not None
+    path = env.settings.data_dir / "onetime.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        (static,) = db.execute(
+            "SELECT static FROM receipts WHERE rid = ?", (receipt_key.storage_id,)
+        ).fetchone()
+        stored = unpack_receipt(receipt_key.storage_id, b"", 0, static, "new", 0, *[None] * 4)
+        garbled = pack_receipt_static(replace(stored, share_key=os.urandom(len(stored.share_key))))
+        db.execute(
+            "UPDATE receipts SET static = ? WHERE rid = ?", (garbled, receipt_key.storage_id)
+        )
+
+    receipt = await v2_receipt(env.client, rkey)
+    sid = secret_key.storage_id
+    assert receipt["secret_shortid"] == sid[TIME_BYTES:].hex()[:8]
+    assert receipt["secret_shortid"] != sid.hex()[:8]
 
 
 async def test_a_damaged_receipt_is_a_plain_500_not_a_traceback(env: InProcess) -> None:

@@ -13,6 +13,7 @@ from onetime.core.identifiers import (
     KeyKind,
     decode_base36,
     encode_base36,
+    made_at,
     storage_id,
     text_from_packed,
 )
@@ -114,13 +115,32 @@ def test_storage_ids_of_keys_made_one_after_the_other_sort_in_that_order() -> No
     assert len(set(ids)) == len(ids)
 
 
+def _unmasked_with(key: bytes | None, kind: KeyKind, raw: bytes) -> bytes:
+    """Take a mask off the link's first bytes as someone would who guessed how it is made:
+    BLAKE2b over the kind and the random bytes, under `key` (None: no key at all)."""
+    made = hashlib.blake2b(
+        kind.value.encode() + raw[TIME_BYTES:],
+        digest_size=TIME_BYTES,
+        key=b"" if key is None else hmac.digest(key, b"onetime/made", "sha256"),
+        person=b"onetime/made",
+    ).digest()
+    return bytes(x ^ y for x, y in zip(raw[:TIME_BYTES], made, strict=True))
+
+
 def test_a_link_does_not_show_when_its_key_was_made() -> None:
-    codec = KeyCodec([CURRENT], clock=lambda: 1_800_000_000.0)
+    now = 1_800_000_000.0
+    codec = KeyCodec([CURRENT], clock=lambda: now)
     keys = [codec.new(KeyKind.SECRET) for _ in range(200)]
-    assert {key.made for key in keys} == {keys[0].made}
-    # Made at the same moment, yet the first bytes of their links' random parts all differ:
-    # the time is masked by a keyed hash of the random bytes that follow it.
+    assert {key.made for key in keys} == {made_at(now)}
+    # Made at the same moment, yet the first bytes of their links all differ: the time is
+    # masked by a hash of the random bytes that follow it...
     assert len({key.raw[:TIME_BYTES] for key in keys}) == 200
+    for key in keys:
+        # ... under a key only this server has: neither the plain hash nor the same one under
+        # another server secret's key takes the mask off (the real one, as a control, does).
+        assert _unmasked_with(CURRENT, KeyKind.SECRET, key.raw) == key.made
+        assert _unmasked_with(None, KeyKind.SECRET, key.raw) != key.made
+        assert _unmasked_with(PREVIOUS, KeyKind.SECRET, key.raw) != key.made
 
 
 def test_a_key_made_before_a_rotation_keeps_its_time_and_storage_id() -> None:

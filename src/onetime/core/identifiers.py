@@ -42,14 +42,15 @@ class KeyKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LinkKey:
-    """A parsed key: `text` is what links carry, `raw` the random part, `storage_id` the record id."""
+    """A parsed key: `text` is what links carry, `raw` its 32 bytes, `storage_id` the record id."""
 
     kind: KeyKind
     raw: bytes
     text: str
     # The time the key was made (TIME_BYTES, in 1/256 s), for keys that carry it: every key
-    # made since they were introduced (the check tells them apart). Empty for older keys.
-    made: bytes = b""
+    # made since they were introduced (the check tells them apart). Empty for older keys; no
+    # default, so that no new key is ever stored under an older key's kind of id by mistake.
+    made: bytes
 
     @property
     def storage_id(self) -> bytes:
@@ -170,7 +171,7 @@ class KeyCodec:
                 made = _xor(raw[:TIME_BYTES], _digest(mask, raw[TIME_BYTES:]))
                 return LinkKey(kind, raw, text, made)
             if hmac.compare_digest(check, _untimed_check(check_key, kind, raw)):
-                return LinkKey(kind, raw, text)  # made before keys carried their time
+                return LinkKey(kind, raw, text, b"")  # made before keys carried their time
         return None
 
 

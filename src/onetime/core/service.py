@@ -21,7 +21,14 @@ from onetime.core.errors import (
     WrongPassphrase,
 )
 from onetime.core.guards import Guards
-from onetime.core.identifiers import PACKED_BYTES, KeyCodec, KeyKind, LinkKey, text_from_packed
+from onetime.core.identifiers import (
+    PACKED_BYTES,
+    TIME_BYTES,
+    KeyCodec,
+    KeyKind,
+    LinkKey,
+    text_from_packed,
+)
 from onetime.core.outbox import DeliveryFailed, Outbox
 from onetime.core.passwords import CharacterSets, generate_password
 from onetime.core.plans import DEFAULT_PLANS, Plans
@@ -487,9 +494,10 @@ class SecretService:
         memo = self._open_receipt_text(key, stored.memo) if stored.memo else None
         # The short id of the secret (the first 8 characters of its key, as OTS shows it) stays
         # visible after the secret is gone: the sealed share key outlives it in the receipt.
-        # Only if that cannot be opened, fall back to the stored id (which reveals nothing).
+        # Only if that cannot be opened, fall back to the stored id's hash part (which reveals
+        # nothing; an id may start with the time its key was made).
         share_key = secret_key or self._open_share_key(key, stored.share_key)
-        secret_shortid = share_key[:8] if share_key else stored.sid.hex()[:8]
+        secret_shortid = share_key[:8] if share_key else stored.sid[TIME_BYTES:].hex()[:8]
         return ReceiptView(
             key=key.text,
             secret_key=secret_key,
