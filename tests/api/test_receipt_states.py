@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from onetime.core.crypto import seal_for_receipt
 from onetime.core.identifiers import KEY_LENGTH, TIME_BYTES, KeyKind, LinkKey, encode_base36
+from onetime.core.records import StoredReceipt
 from onetime.store.codec import pack_receipt_static, unpack_receipt
 from tests.api.flows import (
     V1,
@@ -236,23 +238,32 @@ async def test_the_receipt_survives_a_sweep_until_twice_the_ttl(env: InProcess) 
     assert_v2_error(await env.client.get(f"{V2}/receipt/{rkey}"), 404, "not_found")
 
 
+def rewrite_receipt_static(
+    env: InProcess, rkey: str, rewrite: Callable[[StoredReceipt], bytes]
+) -> None:
+    """Replace a receipt's static part in the SQLite file, behind the service's back."""
+    receipt_key = env.app.state.context.service.codec.parse(KeyKind.RECEIPT, rkey)
+    assert receipt_key is not None
+    rid = receipt_key.storage_id
+    with closing(sqlite3.connect(env.settings.data_dir / "onetime.sqlite3")) as db, db:
+        (static,) = db.execute("SELECT static FROM receipts WHERE rid = ?", (rid,)).fetchone()
+        stored = unpack_receipt(rid, b"", 0, static, "new", 0, *[None] * 4)
+        db.execute("UPDATE receipts SET static = ? WHERE rid = ?", (rewrite(stored), rid))
+
+
 async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess) -> None:
     # Earlier versions kept the static part as JSON and sealed the share key's text, not its
     # 40 bytes. Rewrite a fresh receipt that way behind the service's back.
     skey, rkey = await v2_keys(env.client, "old layout", ttl=TTL, passphrase="pass phrase")
     context = env.app.state.context
     receipt_key = context.service.codec.parse(KeyKind.RECEIPT, rkey)
-    path = env.settings.data_dir / "onetime.sqlite3"
-    with closing(sqlite3.connect(path)) as db, db:
-        (static,) = db.execute(
-            "SELECT static FROM receipts WHERE rid = ?", (receipt_key.storage_id,)
-        ).fetchone()
-        stored = unpack_receipt(receipt_key.storage_id, b"", 0, static, "new", 0, *[None] * 4)
-        sealed_text = seal_for_receipt(
-            context.keyring, receipt_key.raw, receipt_key.storage_id, skey.encode()
-        )
-        old = json_static(replace(stored, share_key=sealed_text))
-        db.execute("UPDATE receipts SET static = ? WHERE rid = ?", (old, receipt_key.storage_id))
+    assert receipt_key is not None
+    sealed_text = seal_for_receipt(
+        context.keyring, receipt_key.raw, receipt_key.storage_id, skey.encode()
+    )
+    rewrite_receipt_static(
+        env, rkey, lambda stored: json_static(replace(stored, share_key=sealed_text))
+    )
 
     receipt = await v2_receipt(env.client, rkey)
     assert receipt["state"] == "new"
@@ -306,21 +317,15 @@ async def test_a_receipt_whose_share_key_cannot_be_opened_shows_no_time_as_short
     # key was made: it must come from the hash that follows, or every secret made in the same
     # second would show the same short id (and it would show when).
     skey, rkey = await v2_keys(env.client, "share key lost", ttl=TTL)
-    context = env.app.state.context
-    receipt_key = context.service.codec.parse(KeyKind.RECEIPT, rkey)
-    secret_key = context.service.codec.parse(KeyKind.SECRET, skey)
-    assert receipt_key is not None
+    secret_key = env.app.state.context.service.codec.parse(KeyKind.SECRET, skey)
     assert secret_key is not None
-    path = env.settings.data_dir / "onetime.sqlite3"
-    with closing(sqlite3.connect(path)) as db, db:
-        (static,) = db.execute(
-            "SELECT static FROM receipts WHERE rid = ?", (receipt_key.storage_id,)
-        ).fetchone()
-        stored = unpack_receipt(receipt_key.storage_id, b"", 0, static, "new", 0, *[None] * 4)
-        garbled = pack_receipt_static(replace(stored, share_key=os.urandom(len(stored.share_key))))
-        db.execute(
-            "UPDATE receipts SET static = ? WHERE rid = ?", (garbled, receipt_key.storage_id)
-        )
+    rewrite_receipt_static(
+        env,
+        rkey,
+        lambda stored: pack_receipt_static(
+            replace(stored, share_key=os.urandom(len(stored.share_key)))
+        ),
+    )
 
     receipt = await v2_receipt(env.client, rkey)
     sid = secret_key.storage_id
