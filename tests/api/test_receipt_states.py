@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import sqlite3
 from collections.abc import Callable
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 
 from onetime.core.crypto import seal_for_receipt
-from onetime.core.identifiers import KEY_LENGTH, TIME_BYTES, KeyKind, LinkKey, encode_base36
+from onetime.core.identifiers import TIME_BYTES, KeyKind
 from onetime.core.records import StoredReceipt
 from onetime.store.codec import pack_receipt_static, unpack_receipt
 from tests.api.flows import (
@@ -28,7 +26,7 @@ from tests.api.flows import (
     v2_receipt,
 )
 from tests.conftest import InProcess
-from tests.store.earlier_layouts import json_static
+from tests.store.earlier_layouts import json_static, key_before_timed_keys, whole_hash_id
 
 TTL = 600
 FLAGS = ("is_previewed", "is_revealed", "is_burned", "is_expired", "is_orphaned", "is_destroyed")
@@ -286,20 +284,16 @@ async def test_links_made_before_keys_carried_their_time_still_work(
     # records go in under whole-hash ids, then use both links with today's code.
     context = env.app.state.context
     check_key = context.keyring.current.check
-
-    def old_style_key(kind: KeyKind) -> LinkKey:
-        raw = os.urandom(32)
-        check = hmac.new(check_key, kind.value.encode() + b"\x00" + raw, hashlib.sha256)
-        return LinkKey(kind, raw, encode_base36(raw + check.digest()[:8], KEY_LENGTH), b"")
-
-    monkeypatch.setattr(context.service.codec, "new", old_style_key)
+    monkeypatch.setattr(
+        context.service.codec, "new", lambda kind: key_before_timed_keys(check_key, kind)
+    )
     skey, rkey = await v2_keys(env.client, "made the old way", ttl=TTL)
     monkeypatch.undo()
 
     secret_key = context.service.codec.parse(KeyKind.SECRET, skey)
     assert secret_key is not None
     assert secret_key.made == b""
-    whole_hash = hashlib.sha256(b"onetime/secret\x00" + secret_key.raw).digest()
+    whole_hash = whole_hash_id(KeyKind.SECRET, secret_key.raw)
     with closing(sqlite3.connect(env.settings.data_dir / "onetime.sqlite3")) as db:
         found = db.execute("SELECT count(*) FROM secrets WHERE sid = ?", (whole_hash,)).fetchone()
     assert found == (1,)

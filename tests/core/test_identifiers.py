@@ -17,6 +17,7 @@ from onetime.core.identifiers import (
     storage_id,
     text_from_packed,
 )
+from tests.store.earlier_layouts import key_before_timed_keys, whole_hash_id
 
 CURRENT, PREVIOUS = b"c" * 32, b"p" * 32
 
@@ -96,8 +97,7 @@ def test_a_new_key_carries_the_time_it_was_made_and_its_storage_id_starts_with_i
     assert _ticks(key.made) == 1_800_000_000 * 256 + 128
     assert key.storage_id[:TIME_BYTES] == key.made
     # The rest is the hash's, as for every key: a copy of the store learns only the time.
-    digest = hashlib.sha256(b"onetime/secret\x00" + key.raw).digest()
-    assert key.storage_id[TIME_BYTES:] == digest[TIME_BYTES:]
+    assert key.storage_id[TIME_BYTES:] == whole_hash_id(KeyKind.SECRET, key.raw)[TIME_BYTES:]
     parsed = codec.parse(KeyKind.SECRET, key.text)
     assert parsed is not None
     assert parsed.made == key.made
@@ -151,36 +151,28 @@ def test_a_key_made_before_a_rotation_keeps_its_time_and_storage_id() -> None:
     assert parsed.storage_id == old_key.storage_id
 
 
-def _key_from_before_timed_keys(check_key: bytes, kind: KeyKind) -> tuple[str, bytes]:
-    """A key as made before keys carried their time: 32 random bytes, the check over them."""
-    raw = os.urandom(32)
-    message = kind.value.encode() + b"\x00" + raw
-    check = hmac.new(check_key, message, hashlib.sha256).digest()[:8]
-    return encode_base36(raw + check, KEY_LENGTH), raw
-
-
 def test_a_key_from_before_timed_keys_still_parses_to_its_old_storage_id() -> None:
     codec = KeyCodec([CURRENT, PREVIOUS])
     for check_key in (CURRENT, PREVIOUS):
-        text, raw = _key_from_before_timed_keys(check_key, KeyKind.SECRET)
-        parsed = codec.parse(KeyKind.SECRET, text)
+        old = key_before_timed_keys(check_key, KeyKind.SECRET)
+        parsed = codec.parse(KeyKind.SECRET, old.text)
         assert parsed is not None
         assert parsed.made == b""
-        assert parsed.storage_id == hashlib.sha256(b"onetime/secret\x00" + raw).digest()
-        assert codec.parse(KeyKind.RECEIPT, text) is None
+        assert parsed.storage_id == whole_hash_id(KeyKind.SECRET, old.raw)
+        assert codec.parse(KeyKind.RECEIPT, old.text) is None
 
 
 def test_the_check_tells_whether_a_key_carries_its_time() -> None:
     """The same 32 bytes under either check: each is read its own way, to its own id."""
     codec = KeyCodec([CURRENT])
     timed = codec.new(KeyKind.SECRET)
-    old_check = hmac.new(CURRENT, b"secret\x00" + timed.raw, hashlib.sha256).digest()[:8]
-    as_old = codec.parse(KeyKind.SECRET, encode_base36(timed.raw + old_check, KEY_LENGTH))
+    as_old = codec.parse(
+        KeyKind.SECRET, key_before_timed_keys(CURRENT, KeyKind.SECRET, timed.raw).text
+    )
     assert as_old is not None
     assert as_old.made == b""
-    assert as_old.storage_id == hashlib.sha256(b"onetime/secret\x00" + timed.raw).digest()
+    assert as_old.storage_id == whole_hash_id(KeyKind.SECRET, timed.raw)
     assert as_old.storage_id != timed.storage_id
-    assert old_check != timed.packed[32:]
 
 
 def test_base36_round_trip_keeps_leading_zero_bytes() -> None:

@@ -82,7 +82,7 @@ def made_at(seconds: float) -> bytes:
 
 
 def storage_id(kind: KeyKind, raw: bytes, made: bytes = b"") -> bytes:
-    """The id a record is stored under: a one-way hash of the key's random part.
+    """The id a record is stored under: a one-way hash of the key's 32 bytes.
 
     For a key that carries the time it was made, that time replaces the hash's first bytes, so
     ids made one after the other sort together: a b-tree index (SQLite's) adds them on one
@@ -91,6 +91,12 @@ def storage_id(kind: KeyKind, raw: bytes, made: bytes = b"") -> bytes:
     """
     digest = hashlib.sha256(b"onetime/" + kind.value.encode() + b"\x00" + raw).digest()
     return made + digest[len(made) :]
+
+
+def shortid_of_storage_id(record_id: bytes) -> str:
+    """Eight hex digits of a storage id's hash part: they tell records apart and reveal nothing
+    (an id's first bytes may be the time its key was made, the same for all of that second)."""
+    return record_id[TIME_BYTES:].hex()[:8]
 
 
 def encode_base36(data: bytes, length: int) -> str:

@@ -23,10 +23,10 @@ from onetime.core.errors import (
 from onetime.core.guards import Guards
 from onetime.core.identifiers import (
     PACKED_BYTES,
-    TIME_BYTES,
     KeyCodec,
     KeyKind,
     LinkKey,
+    shortid_of_storage_id,
     text_from_packed,
 )
 from onetime.core.outbox import DeliveryFailed, Outbox
@@ -494,10 +494,9 @@ class SecretService:
         memo = self._open_receipt_text(key, stored.memo) if stored.memo else None
         # The short id of the secret (the first 8 characters of its key, as OTS shows it) stays
         # visible after the secret is gone: the sealed share key outlives it in the receipt.
-        # Only if that cannot be opened, fall back to the stored id's hash part (which reveals
-        # nothing; an id may start with the time its key was made).
+        # Only if that cannot be opened, fall back to the stored id.
         share_key = secret_key or self._open_share_key(key, stored.share_key)
-        secret_shortid = share_key[:8] if share_key else stored.sid[TIME_BYTES:].hex()[:8]
+        secret_shortid = share_key[:8] if share_key else shortid_of_storage_id(stored.sid)
         return ReceiptView(
             key=key.text,
             secret_key=secret_key,
