@@ -249,6 +249,37 @@ def rewrite_receipt_static(
         db.execute("UPDATE receipts SET static = ? WHERE rid = ?", (rewrite(stored), rid))
 
 
+async def test_a_receipt_keeps_no_copy_of_its_share_key(env: InProcess) -> None:
+    # The share key is made from the receipt key (KeyCodec.share_for), so the store holds
+    # nothing that opens to it, and the receipt still shows it.
+    skey, rkey = await v2_keys(env.client, "derived", ttl=TTL)
+    seen: list[StoredReceipt] = []
+
+    def keep(stored: StoredReceipt) -> bytes:
+        seen.append(stored)
+        return pack_receipt_static(stored)
+
+    rewrite_receipt_static(env, rkey, keep)
+    assert seen[0].share_key == b""
+    assert (await v2_receipt(env.client, rkey))["secret_identifier"] == skey
+
+
+async def test_a_receipt_shows_no_share_link_that_would_not_lead_to_its_secret(
+    env: InProcess,
+) -> None:
+    # The link made from the receipt key is shown only if it names the receipt's secret.
+    skey, rkey = await v2_keys(env.client, "mismatch", ttl=TTL)
+    receipt_key = env.app.state.context.service.codec.parse(KeyKind.RECEIPT, rkey)
+    assert receipt_key is not None
+    other_sid = os.urandom(32)
+    with closing(sqlite3.connect(env.settings.data_dir / "onetime.sqlite3")) as db, db:
+        db.execute("UPDATE receipts SET sid = ? WHERE rid = ?", (other_sid, receipt_key.storage_id))
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["secret_identifier"] is None
+    assert receipt["secret_shortid"] == other_sid[TIME_BYTES:].hex()[:8]
+    assert receipt["secret_shortid"] != skey[:8]
+
+
 async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess) -> None:
     # Earlier versions kept the static part as JSON and sealed the share key's text, not its
     # 40 bytes. Rewrite a fresh receipt that way behind the service's back.
@@ -280,15 +311,25 @@ async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess)
 async def test_links_made_before_keys_carried_their_time_still_work(
     env: InProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Make the keys as earlier versions did (32 random bytes, an HMAC check over them), so the
-    # records go in under whole-hash ids, then use both links with today's code.
+    # Make the keys as earlier versions did (32 random bytes each, an HMAC check over them), so
+    # the records go in under whole-hash ids, and seal the share key into the receipt as they
+    # did; then use both links with today's code.
     context = env.app.state.context
     check_key = context.keyring.current.check
-    monkeypatch.setattr(
-        context.service.codec, "new", lambda kind: key_before_timed_keys(check_key, kind)
+    old_keys = (
+        key_before_timed_keys(check_key, KeyKind.RECEIPT),
+        key_before_timed_keys(check_key, KeyKind.SECRET),
     )
+    monkeypatch.setattr(context.service.codec, "new_pair", lambda: old_keys)
     skey, rkey = await v2_keys(env.client, "made the old way", ttl=TTL)
     monkeypatch.undo()
+    receipt_key, share_key = old_keys
+    sealed = seal_for_receipt(
+        context.keyring, receipt_key.raw, receipt_key.storage_id, share_key.packed
+    )
+    rewrite_receipt_static(
+        env, rkey, lambda stored: pack_receipt_static(replace(stored, share_key=sealed))
+    )
 
     secret_key = context.service.codec.parse(KeyKind.SECRET, skey)
     assert secret_key is not None
@@ -297,7 +338,9 @@ async def test_links_made_before_keys_carried_their_time_still_work(
     with closing(sqlite3.connect(env.settings.data_dir / "onetime.sqlite3")) as db:
         found = db.execute("SELECT count(*) FROM secrets WHERE sid = ?", (whole_hash,)).fetchone()
     assert found == (1,)
-    assert (await v2_receipt(env.client, rkey))["state"] == "new"
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "new"
+    assert receipt["secret_identifier"] == skey  # opened from the sealed copy
     revealed = await env.client.post(f"{V2}/secret/{skey}/reveal", json={"continue": True})
     assert revealed.status_code == 200
     assert revealed.json()["record"]["secret_value"] == "made the old way"
@@ -316,9 +359,8 @@ async def test_a_receipt_whose_share_key_cannot_be_opened_shows_no_time_as_short
     rewrite_receipt_static(
         env,
         rkey,
-        lambda stored: pack_receipt_static(
-            replace(stored, share_key=os.urandom(len(stored.share_key)))
-        ),
+        # An earlier version's sealed copy of the share key that no longer opens.
+        lambda stored: pack_receipt_static(replace(stored, share_key=os.urandom(74))),
     )
 
     receipt = await v2_receipt(env.client, rkey)

@@ -203,3 +203,41 @@ def test_base36_matches_the_digit_by_digit_encoding() -> None:
 @pytest.mark.parametrize("text", ["+1a", "-1a", " 1a", "1_a", "1A", "1a\n", "١٢"])
 def test_base36_decoding_takes_only_the_alphabet(text: str) -> None:
     assert decode_base36(text, 40) is None
+
+
+def test_the_share_key_is_made_from_the_receipt_key_and_parses_like_any_other() -> None:
+    codec = KeyCodec([CURRENT])
+    receipt, share = codec.new_pair()
+    assert (receipt.kind, share.kind) == (KeyKind.RECEIPT, KeyKind.SECRET)
+    assert codec.share_for(receipt) == share
+    parsed = codec.parse(KeyKind.RECEIPT, receipt.text.upper())
+    assert parsed is not None
+    assert codec.share_for(parsed) == share
+    assert codec.parse(KeyKind.SECRET, share.text) == share
+    assert share.made == receipt.made
+    # Nothing of the receipt key shows in the share key: not its bytes, not its text.
+    assert share.raw[TIME_BYTES:] != receipt.raw[TIME_BYTES:]
+    assert share.text[:8] != receipt.text[:8]
+    shares = {codec.new_pair()[1].text for _ in range(200)}
+    assert len(shares) == 200
+
+
+def test_only_a_timed_receipt_key_has_a_share_key() -> None:
+    codec = KeyCodec([CURRENT])
+    _, share = codec.new_pair()
+    assert codec.share_for(share) is None  # the share key leads nowhere
+    old_receipt = codec.parse(KeyKind.RECEIPT, key_before_timed_keys(CURRENT, KeyKind.RECEIPT).text)
+    assert old_receipt is not None
+    assert codec.share_for(old_receipt) is None  # its receipt keeps the share key sealed
+
+
+def test_a_receipt_made_before_a_rotation_still_gives_the_same_share_key() -> None:
+    receipt, share = KeyCodec([PREVIOUS]).new_pair()
+    rotated = KeyCodec([CURRENT, PREVIOUS])
+    parsed = rotated.parse(KeyKind.RECEIPT, receipt.text)
+    assert parsed is not None
+    assert parsed.check_index == 1
+    again = rotated.share_for(parsed)
+    assert again is not None
+    assert again.text == share.text  # the same link as the one given out
+    assert again.storage_id == share.storage_id

@@ -15,10 +15,11 @@ from onetime.core.records import StoredReceipt
 
 def key_before_timed_keys(check_key: bytes, kind: KeyKind, raw: bytes | None = None) -> LinkKey:
     """A key as versions before keys carried their time made it: 32 random bytes (or `raw`),
-    then the first 8 bytes of an HMAC-SHA256 over the kind and them."""
+    then the first 8 bytes of an HMAC-SHA256 over the kind and them. `check_key` is taken to
+    be the current one (check index 0), as in every test that uses this."""
     raw = os.urandom(32) if raw is None else raw
     check = hmac.new(check_key, kind.value.encode() + b"\x00" + raw, hashlib.sha256).digest()
-    return LinkKey(kind, raw, encode_base36(raw + check[:8], KEY_LENGTH), b"")
+    return LinkKey(kind, raw, encode_base36(raw + check[:8], KEY_LENGTH), b"", 0)
 
 
 def whole_hash_id(kind: KeyKind, raw: bytes) -> bytes:

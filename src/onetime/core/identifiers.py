@@ -8,6 +8,7 @@ made before that are 32 random bytes, with a check over another message). Record
 under a SHA-256 of the 32 bytes, whose first 5 bytes give way to that time: it cannot be
 reversed, it survives a rotation of the server secret, and the ids of records made one after
 the other sort together, which spares a b-tree index (SQLite's) a random page per record.
+A secret's share key is made from its receipt key by a one-way hash (`KeyCodec.share_for`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ PACKED_BYTES = RANDOM_BYTES + CHECK_BYTES
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DIGIT_SET = frozenset(_ALPHABET)
 _GROUP_BASE = 36**3
+# BLAKE2b's personalisation for the share key made from a receipt key (`KeyCodec.share_for`).
+_SHARE_FROM_RECEIPT = b"onetime/share"
 _GROUPS = tuple(a + b + c for a in _ALPHABET for b in _ALPHABET for c in _ALPHABET)
 
 
@@ -51,6 +54,9 @@ class LinkKey:
     # made since they were introduced (the check tells them apart). Empty for older keys; no
     # default, so that no new key is ever stored under an older key's kind of id by mistake.
     made: bytes
+    # Which of the codec's check keys (0: the current one) made the check: a share key made
+    # from this key (`KeyCodec.share_for`) must be checked and masked with the same one.
+    check_index: int
 
     @property
     def storage_id(self) -> bytes:
@@ -154,11 +160,38 @@ class KeyCodec:
         hash of the random bytes, so a link does not tell when it was made. The check is a
         keyed BLAKE2b of the 32 bytes (for older keys it was an HMAC, about three times slower).
         """
-        made = made_at(self._clock())
         rest = secrets.token_bytes(RANDOM_BYTES - TIME_BYTES)
-        mask, checker = self._timed[self._check_keys[0], kind]
+        return self._make(kind, made_at(self._clock()), rest, 0)
+
+    def share_for(self, receipt: LinkKey) -> LinkKey | None:
+        """The share key that goes with `receipt`, made from it by a one-way hash.
+
+        A receipt shows its share link anyway while the secret is unread, so the receipt key
+        may lead to the share key; the share key must not lead back, and does not. Deriving it
+        spares every receipt the sealed copy of the share key it kept before (74 bytes), and a
+        create the random bytes, check and sealing of a second key. None for receipt keys made
+        before keys carried their time: their receipts keep the share key sealed.
+        """
+        if receipt.kind is not KeyKind.RECEIPT or not receipt.made:
+            return None
+        return self._share_of(receipt)
+
+    def new_pair(self) -> tuple[LinkKey, LinkKey]:
+        """A fresh receipt key and the share key made from it (see `share_for`)."""
+        receipt = self.new(KeyKind.RECEIPT)
+        return receipt, self._share_of(receipt)
+
+    def _share_of(self, receipt: LinkKey) -> LinkKey:
+        rest = hashlib.blake2b(
+            receipt.raw, digest_size=RANDOM_BYTES - TIME_BYTES, person=_SHARE_FROM_RECEIPT
+        ).digest()
+        return self._make(KeyKind.SECRET, receipt.made, rest, receipt.check_index)
+
+    def _make(self, kind: KeyKind, made: bytes, rest: bytes, check_index: int) -> LinkKey:
+        mask, checker = self._timed[self._check_keys[check_index], kind]
         raw = _xor(made, _digest(mask, rest)) + rest
-        return LinkKey(kind, raw, encode_base36(raw + _digest(checker, raw), KEY_LENGTH), made)
+        text = encode_base36(raw + _digest(checker, raw), KEY_LENGTH)
+        return LinkKey(kind, raw, text, made, check_index)
 
     def parse(self, kind: KeyKind, text: str) -> LinkKey | None:
         """Return the key if `text` is a well-formed key of `kind` made by this server, else None."""
@@ -171,13 +204,13 @@ class KeyCodec:
         if data is None:
             return None
         raw, check = data[:RANDOM_BYTES], data[RANDOM_BYTES:]
-        for check_key in self._check_keys:
+        for index, check_key in enumerate(self._check_keys):
             mask, checker = self._timed[check_key, kind]
             if hmac.compare_digest(check, _digest(checker, raw)):
                 made = _xor(raw[:TIME_BYTES], _digest(mask, raw[TIME_BYTES:]))
-                return LinkKey(kind, raw, text, made)
+                return LinkKey(kind, raw, text, made, index)
             if hmac.compare_digest(check, _untimed_check(check_key, kind, raw)):
-                return LinkKey(kind, raw, text, b"")  # made before keys carried their time
+                return LinkKey(kind, raw, text, b"", index)  # made before keys carried their time
         return None
 
 

@@ -126,17 +126,14 @@ class SecretService:
         await self.guards.count_creation(client, caller.account_id)
 
         now = self.clock.now()
-        secret_key, receipt_key = self.codec.new(KeyKind.SECRET), self.codec.new(KeyKind.RECEIPT)
+        # The share key is made from the receipt key, so the receipt keeps no copy of it.
+        receipt_key, secret_key = self.codec.new_pair()
         sid, rid = secret_key.storage_id, receipt_key.storage_id
         envelope = await self._slow(
             lambda: crypto.seal_secret(
                 self.keyring, secret_key.raw, sid, content, passphrase, self.argon2
             ),
             uses_kdf=passphrase is not None,
-        )
-        # The share key's 40 bytes rather than its 62 characters: kept in every receipt.
-        sealed_share_key = crypto.seal_for_receipt(
-            self.keyring, receipt_key.raw, rid, secret_key.packed
         )
         secret = StoredSecret(
             sid,
@@ -160,7 +157,7 @@ class SecretService:
             share_domain=share_domain,
             # Only masked addresses are kept; the full ones are needed just to send the mail.
             recipients=tuple(mask_email(address) for address in request.recipients),
-            share_key=sealed_share_key,
+            share_key=b"",  # none: made from the receipt key when needed
             updated=now,
         )
         await self.store.create(secret, receipt, now)
@@ -382,7 +379,7 @@ class SecretService:
         secret_key, state = None, stored.state
         if state.rank < ReceiptState.REVEALED.rank:
             if await self.store.get_secret(stored.sid, now) is not None:
-                secret_key = self._open_share_key(key, stored.share_key)
+                secret_key = self._share_key_text(key, stored)
             elif now >= stored.secret_expires_at:
                 state = ReceiptState.EXPIRED
             else:
@@ -401,7 +398,7 @@ class SecretService:
             secret = await self.store.get_secret(stored.sid, now)
         if secret is not None:
             if secret.has_passphrase:
-                share_key = self._open_share_key(key, stored.share_key)
+                share_key = self._share_key_text(key, stored)
                 await self._verify_passphrase(share_key or "", secret, passphrase, client)
             if await self.store.claim_secret(secret.sid, now):
                 await self.store.advance_receipt(stored.rid, ReceiptState.BURNED, now)
@@ -464,9 +461,16 @@ class SecretService:
         opened = self._open_for_receipt(key, sealed)
         return None if opened is None else opened.decode()
 
-    def _open_share_key(self, key: LinkKey, sealed: bytes) -> str | None:
-        """The share key's text from a receipt (earlier versions sealed the text itself)."""
-        opened = self._open_for_receipt(key, sealed)
+    def _share_key_text(self, key: LinkKey, stored: StoredReceipt) -> str | None:
+        """The share key's text: made from the receipt key, or opened from the sealed copy that
+        receipts made before share keys were derived keep (some sealed its text itself)."""
+        if not stored.share_key:
+            share_key = self.codec.share_for(key)
+            # Never show a link that does not lead to this receipt's secret.
+            if share_key is None or share_key.storage_id != stored.sid:
+                return None
+            return share_key.text
+        opened = self._open_for_receipt(key, stored.share_key)
         if opened is None:
             return None
         return text_from_packed(opened) if len(opened) == PACKED_BYTES else opened.decode()
@@ -493,9 +497,9 @@ class SecretService:
     ) -> ReceiptView:
         memo = self._open_receipt_text(key, stored.memo) if stored.memo else None
         # The short id of the secret (the first 8 characters of its key, as OTS shows it) stays
-        # visible after the secret is gone: the sealed share key outlives it in the receipt.
-        # Only if that cannot be opened, fall back to the stored id.
-        share_key = secret_key or self._open_share_key(key, stored.share_key)
+        # visible after the secret is gone: the receipt key still gives the share key. Only if
+        # an earlier version's sealed copy cannot be opened, fall back to the stored id.
+        share_key = secret_key or self._share_key_text(key, stored)
         secret_shortid = share_key[:8] if share_key else shortid_of_storage_id(stored.sid)
         return ReceiptView(
             key=key.text,

@@ -14,7 +14,8 @@ Redis's allocator keeps in 192 instead of 384; bench/, "Memory per stored secret
             owner id: 2-byte length, UTF-8
             share domain: 2-byte length, UTF-8
             recipients: 1-byte count, each a 2-byte length and UTF-8
-    then    the sealed share key, to the end
+    then    the sealed share key, to the end: empty since share keys are made from receipt
+            keys (core/identifiers.py), so an anonymous receipt's static part is its 16 bytes
 
 Receipts written before this format kept the same fields as a JSON object (which starts with
 `{`, never the format byte); they are still read.
