@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,6 +32,13 @@ def client_bucket(address: str) -> str:
     One IPv6 host usually holds a whole /64, so counting single addresses would let it pick a
     fresh one for every request. IPv4 addresses mapped into IPv6 count as themselves.
     """
+    # IPv4 first, in C: parsing with ipaddress took 3.5 us, for every request that counts.
+    # inet_pton takes only the four plain decimal parts (no leading zeros), and inet_ntop
+    # writes them back as ipaddress would.
+    try:
+        return socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, address))
+    except (OSError, ValueError):  # not IPv4 (ValueError: a NUL in it)
+        pass
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

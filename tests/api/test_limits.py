@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from onetime.deps import client_bucket
 from tests.api.flows import (
     SEVEN_DAYS,
     V1,
@@ -215,3 +216,24 @@ async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(app_factory: Ap
             await v2_conceal(mapped)
             limited = await mapped.post(f"{V2}/secret/conceal", json={"secret": {"secret": "x"}})
             assert_v2_error(limited, 429, "rate_limited")
+
+
+@pytest.mark.parametrize(
+    ("address", "bucket"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("255.255.255.255", "255.255.255.255"),
+        # Not plain IPv4 (leading zeros, too few parts, out of range, a NUL): counted as given.
+        ("192.0.2.07", "192.0.2.07"),
+        ("192.0.2", "192.0.2"),
+        ("256.0.2.7", "256.0.2.7"),
+        ("192.0.2.7\x00", "192.0.2.7\x00"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:0:0::1", "2001:db8::/64"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_what_a_client_is_counted_by(address: str, bucket: str) -> None:
+    assert client_bucket(address) == bucket

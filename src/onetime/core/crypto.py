@@ -22,7 +22,6 @@ Envelope, version 1:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import struct
 from collections.abc import Sequence
@@ -42,6 +41,7 @@ KDF_ARGON2ID = 1
 _NONCE_BYTES = 12
 _SALT_BYTES = 16
 _KEY_ID_BYTES = 4
+_CLIENT_TAG_BYTES = 12  # 24 hex digits in a counter's name
 
 
 class EnvelopeError(Exception):
@@ -93,6 +93,10 @@ class Keyring:
         self._by_id = {}
         for keys in reversed(self.all):
             self._by_id[keys.key_id] = keys
+        # Keyed once; each tag hashes a copy (a third of an HMAC's time, on every request).
+        self._client_hash = hashlib.blake2b(
+            key=self.current.client, digest_size=_CLIENT_TAG_BYTES, person=b"onetime/client"
+        )
 
     def by_id(self, key_id: bytes) -> ServerKeys:
         keys = self._by_id.get(key_id)
@@ -102,8 +106,9 @@ class Keyring:
 
     def client_tag(self, address: str) -> str:
         """A keyed hash of a client address: counters are keyed by it, never by the address."""
-        digest = hmac.new(self.current.client, address.encode(), hashlib.sha256).digest()
-        return digest[:12].hex()
+        keyed = self._client_hash.copy()
+        keyed.update(address.encode())
+        return keyed.hexdigest()
 
 
 def _hkdf(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes:
