@@ -18,10 +18,11 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 import gmpy2
+
+from onetime.core.values import value
 
 RANDOM_BYTES = 32
 CHECK_BYTES = 8
@@ -43,7 +44,7 @@ class KeyKind(StrEnum):
     RECEIPT = "receipt"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LinkKey:
     """A parsed key: `text` is what links carry, `raw` its 32 bytes, `storage_id` the record id."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from onetime.core.values import value
 
 
 class SecretKind(StrEnum):
@@ -39,7 +40,7 @@ _RANK = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class StoredSecret:
     """A secret at rest: its envelope, its receipt's id and its lifetime."""
 
@@ -55,7 +56,7 @@ class StoredSecret:
     owned: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class StoredReceipt:
     """A receipt at rest. `share_key` and `memo` are sealed to the receipt key."""
 
@@ -79,7 +80,7 @@ class StoredReceipt:
     memo: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Counter:
     """A counter in a fixed window: its value and when it resets."""
 
@@ -87,7 +88,7 @@ class Counter:
     expires_at: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class StoredItem:
     """A small record of the account features, kept under (`kind`, `key`) and owned by an account.
 

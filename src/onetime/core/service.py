@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TypeVar
 
 import anyio
@@ -34,6 +34,7 @@ from onetime.core.passwords import CharacterSets, generate_password
 from onetime.core.plans import DEFAULT_PLANS, Plans
 from onetime.core.policy import Limits, mask_email
 from onetime.core.records import ReceiptState, SecretKind, StoredItem, StoredReceipt, StoredSecret
+from onetime.core.values import value
 from onetime.core.views import Caller, Created, ReceiptView, SecretView
 from onetime.store.base import Store
 
@@ -43,7 +44,7 @@ _NOT_FOUND = N_("Unknown secret. It may have been read already, burned, or it ex
 _NO_RECEIPT = N_("Unknown receipt. It may have expired.")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ConcealRequest:
     """A request to share `content`."""
 
@@ -55,7 +56,7 @@ class ConcealRequest:
     kind: SecretKind = SecretKind.CONCEAL
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GenerateRequest:
     """A request to generate a password and share it."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from onetime.core.records import ReceiptState, SecretKind
+from onetime.core.values import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Caller:
     """Who is asking: an account, or nobody in particular."""
 
@@ -25,7 +26,7 @@ class Caller:
 ANONYMOUS = Caller()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SecretView:
     """What the holder of a share link may know about the secret."""
 
@@ -47,7 +48,7 @@ class SecretView:
         return max(0, self.expires_at - self.now)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ReceiptView:
     """What the holder of a receipt link may know. `secret_key` is None once the secret is gone."""
 
@@ -89,7 +90,7 @@ class ReceiptView:
         return self.state in (ReceiptState.NEW, ReceiptState.PREVIEWED)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Created:
     """The answer to a creation: both views, and the generated password when there is one."""
 

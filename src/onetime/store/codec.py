@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import base64
 import struct
-from dataclasses import dataclass
 
 import orjson
 
 from onetime.core.records import ReceiptState, SecretKind, StoredReceipt
+from onetime.core.values import value
 
 FORMAT = 1
 _KINDS = (SecretKind.CONCEAL, SecretKind.GENERATE)
@@ -101,7 +101,7 @@ class _Reader:
         return self.take(size).decode()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _Static:
     owner_id: str | None
     kind: SecretKind
