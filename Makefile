@@ -37,7 +37,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Benchmark against snappass (8 to 10 minutes; not part of `test`): see docs/performance.md.
+# Benchmark against snappass (6 to 10 minutes; not part of `test`): see docs/performance.md.
 # Needs wrk and a Redis on 127.0.0.1:6379, and installs or starts them when missing (as root).
 # Options go through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--skip-full --rounds 3"`.
 BENCH_ARGS ?=

@@ -4,7 +4,8 @@ Run with our venv's Python and the ONETIME_* environment of the store to fill. T
 bypassed (no sealing, no rate-limit counters), so a million records go in quickly: the first
 record is a real 40-byte secret made through the service, and every filler record copies it
 with fresh ids shaped like those of keys made now (the time, then random bytes), a random
-envelope of the real envelope's length and a random sealed share key of the real length.
+envelope of the real envelope's length and a random sealed share key of the real length (none
+since share keys are made from receipt keys: docs/performance.md, item 14).
 Prints one JSON line: how many, how long, and those lengths.
 
     python bench/fill_onetime.py --count 1000000
