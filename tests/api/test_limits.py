@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onetime.deps import client_bucket
 from tests.api.flows import (
@@ -237,3 +240,27 @@ async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(app_factory: Ap
 )
 def test_what_a_client_is_counted_by(address: str, bucket: str) -> None:
     assert client_bucket(address) == bucket
+
+
+def _bucket_by_ipaddress(address: str) -> str:
+    """What clients were counted by before the IPv4 fast path: ipaddress alone."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.ip_addresses().map(str)
+    | st.ip_addresses(v=4).map(lambda ip: ".".join(f"0{part}" for part in str(ip).split(".")))
+    | st.text(st.sampled_from("0123456789.:abcdefx% \n\x00"), max_size=24)
+    | st.text(max_size=24)
+)
+def test_the_ipv4_fast_path_counts_as_ipaddress_does(address: str) -> None:
+    assert client_bucket(address) == _bucket_by_ipaddress(address)

@@ -267,17 +267,60 @@ async def test_a_receipt_keeps_no_copy_of_its_share_key(env: InProcess) -> None:
 async def test_a_receipt_shows_no_share_link_that_would_not_lead_to_its_secret(
     env: InProcess,
 ) -> None:
-    # The link made from the receipt key is shown only if it names the receipt's secret.
+    # The link made from the receipt key is shown only if it names the receipt's secret. Point
+    # the receipt at another secret, alive, behind the service's back: its state reads from
+    # that secret, but the link made from the key would open the first one, so none is shown.
     skey, rkey = await v2_keys(env.client, "mismatch", ttl=TTL)
-    receipt_key = env.app.state.context.service.codec.parse(KeyKind.RECEIPT, rkey)
+    other_skey, _ = await v2_keys(env.client, "the other one", ttl=TTL)
+    codec = env.app.state.context.service.codec
+    receipt_key = codec.parse(KeyKind.RECEIPT, rkey)
+    other = codec.parse(KeyKind.SECRET, other_skey)
     assert receipt_key is not None
-    other_sid = os.urandom(32)
+    assert other is not None
     with closing(sqlite3.connect(env.settings.data_dir / "onetime.sqlite3")) as db, db:
-        db.execute("UPDATE receipts SET sid = ? WHERE rid = ?", (other_sid, receipt_key.storage_id))
+        db.execute(
+            "UPDATE receipts SET sid = ? WHERE rid = ?", (other.storage_id, receipt_key.storage_id)
+        )
     receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "new"
     assert receipt["secret_identifier"] is None
-    assert receipt["secret_shortid"] == other_sid[TIME_BYTES:].hex()[:8]
-    assert receipt["secret_shortid"] != skey[:8]
+    assert receipt["secret_shortid"] == other.storage_id[TIME_BYTES:].hex()[:8]
+    assert skey[:8] not in (receipt["secret_shortid"], receipt["secret_identifier"])
+
+
+async def test_a_receipt_with_an_independent_share_key_reads_as_before(
+    env: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between keys that carry their time and share keys made from receipt keys, a create drew
+    # two independent keys and sealed the share key's 40 bytes into the receipt. Make one so:
+    # the key made from the receipt key is not the share key here, so only the sealed copy
+    # gives the right link, and opens the secret for a burn with its passphrase.
+    context = env.app.state.context
+    codec = context.service.codec
+    keys = (codec.new(KeyKind.RECEIPT), codec.new(KeyKind.SECRET))
+    monkeypatch.setattr(codec, "new_pair", lambda: keys)
+    skey, rkey = await v2_keys(env.client, "independent", ttl=TTL, passphrase="pass phrase")
+    monkeypatch.undo()
+    receipt_key, share_key = keys
+    assert skey == share_key.text
+    derived = codec.share_for(receipt_key)
+    assert derived is not None
+    assert derived.text != skey
+    sealed = seal_for_receipt(
+        context.keyring, receipt_key.raw, receipt_key.storage_id, share_key.packed
+    )
+    rewrite_receipt_static(
+        env, rkey, lambda stored: pack_receipt_static(replace(stored, share_key=sealed))
+    )
+
+    assert (await v2_receipt(env.client, rkey))["secret_identifier"] == skey
+    burned = await env.client.post(
+        f"{V2}/receipt/{rkey}/burn", json={"continue": True, "passphrase": "pass phrase"}
+    )
+    assert burned.status_code == 200
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "burned"
+    assert receipt["secret_shortid"] == skey[:8]
 
 
 async def test_a_receipt_from_an_earlier_version_reads_as_before(env: InProcess) -> None:

@@ -58,7 +58,8 @@ class StoredSecret:
 
 @value
 class StoredReceipt:
-    """A receipt at rest. `share_key` and `memo` are sealed to the receipt key."""
+    """A receipt at rest. `memo` is sealed to the receipt key, and so is `share_key` in receipts
+    made before share keys were derived from receipt keys; in later ones it is empty."""
 
     rid: bytes
     sid: bytes

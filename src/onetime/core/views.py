@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 
 from onetime.core.records import ReceiptState, SecretKind
 from onetime.core.values import value
 
 
-@value
+# Frozen at run time too, unlike the value classes: ANONYMOUS below is one object shared by
+# every request, and tests (not type-checked) build callers as well.
+@dataclass(frozen=True, slots=True)
 class Caller:
     """Who is asking: an account, or nobody in particular."""
 
