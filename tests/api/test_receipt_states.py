@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from onetime.core.crypto import seal_for_receipt
-from onetime.core.identifiers import TIME_BYTES, KeyKind
+from onetime.core.identifiers import TIME_BYTES, KeyFacts, KeyFormat, KeyKind
 from onetime.core.records import StoredReceipt
 from onetime.store.codec import pack_receipt_static, unpack_receipt
 from tests.api.flows import (
@@ -298,7 +298,7 @@ async def test_a_receipt_with_an_independent_share_key_reads_as_before(
     context = env.app.state.context
     codec = context.service.codec
     keys = (codec.new(KeyKind.RECEIPT), codec.new(KeyKind.SECRET))
-    monkeypatch.setattr(codec, "new_pair", lambda: keys)
+    monkeypatch.setattr(codec, "new_compact_pair", lambda facts: keys)
     skey, rkey = await v2_keys(env.client, "independent", ttl=TTL, passphrase="pass phrase")
     monkeypatch.undo()
     receipt_key, share_key = keys
@@ -320,6 +320,36 @@ async def test_a_receipt_with_an_independent_share_key_reads_as_before(
     assert burned.status_code == 200
     receipt = await v2_receipt(env.client, rkey)
     assert receipt["state"] == "burned"
+    assert receipt["secret_shortid"] == skey[:8]
+
+
+async def test_a_receipt_key_made_now_carries_its_secret_s_facts(env: InProcess) -> None:
+    skey, rkey = await v2_keys(env.client, "facts", ttl=TTL, passphrase="pass phrase")
+    codec = env.app.state.context.service.codec
+    receipt_key = codec.parse(KeyKind.RECEIPT, rkey)
+    share_key = codec.parse(KeyKind.SECRET, skey)
+    assert receipt_key is not None
+    assert share_key is not None
+    assert receipt_key.format is KeyFormat.COMPACT
+    assert receipt_key.facts == KeyFacts(lifetime=TTL, generated=False, has_passphrase=True)
+    assert len(receipt_key.storage_id) == len(share_key.storage_id) == 16
+
+
+async def test_a_timed_pair_from_before_compact_keys_still_works(
+    env: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between derived share keys and compact keys, a pair was a timed receipt key and the share
+    # key made from it, with 32-byte ids; such a receipt still gives its link and state.
+    codec = env.app.state.context.service.codec
+    pair = codec.new_pair()
+    monkeypatch.setattr(codec, "new_compact_pair", lambda facts: pair)
+    skey, rkey = await v2_keys(env.client, "timed pair", ttl=TTL)
+    monkeypatch.undo()
+    assert (skey, rkey) == (pair[1].text, pair[0].text)
+    assert (await v2_receipt(env.client, rkey))["secret_identifier"] == skey
+    await reveal(env, skey)
+    receipt = await v2_receipt(env.client, rkey)
+    assert receipt["state"] == "revealed"
     assert receipt["secret_shortid"] == skey[:8]
 
 
@@ -363,7 +393,7 @@ async def test_links_made_before_keys_carried_their_time_still_work(
         key_before_timed_keys(check_key, KeyKind.RECEIPT),
         key_before_timed_keys(check_key, KeyKind.SECRET),
     )
-    monkeypatch.setattr(context.service.codec, "new_pair", lambda: old_keys)
+    monkeypatch.setattr(context.service.codec, "new_compact_pair", lambda facts: old_keys)
     skey, rkey = await v2_keys(env.client, "made the old way", ttl=TTL)
     monkeypatch.undo()
     receipt_key, share_key = old_keys

@@ -8,8 +8,11 @@ import pytest
 
 from onetime.core.identifiers import (
     KEY_LENGTH,
+    SHORT_ID_BYTES,
     TIME_BYTES,
     KeyCodec,
+    KeyFacts,
+    KeyFormat,
     KeyKind,
     decode_base36,
     encode_base36,
@@ -241,3 +244,71 @@ def test_a_receipt_made_before_a_rotation_still_gives_the_same_share_key() -> No
     assert again is not None
     assert again.text == share.text  # the same link as the one given out
     assert again.storage_id == share.storage_id
+
+
+FACTS = KeyFacts(lifetime=86_400, generated=True, has_passphrase=False)
+
+
+def test_a_compact_pair_parses_back_with_its_facts_and_short_ids() -> None:
+    codec = KeyCodec([CURRENT])
+    receipt, share = codec.new_compact_pair(FACTS)
+    assert (receipt.format, share.format) == (KeyFormat.COMPACT, KeyFormat.COMPACT)
+    parsed = codec.parse(KeyKind.RECEIPT, receipt.text)
+    assert parsed == receipt
+    assert parsed is not None
+    assert parsed.facts == FACTS
+    assert codec.parse(KeyKind.SECRET, share.text) == share
+    assert codec.share_for(parsed) == share
+    for key in (receipt, share):
+        assert len(key.storage_id) == SHORT_ID_BYTES
+        assert key.storage_id[:TIME_BYTES] == receipt.made
+    assert share.facts is None
+    # The facts are masked like the time: keys with the same facts do not share bytes there.
+    heads = {codec.new_compact_pair(FACTS)[0].raw[:9] for _ in range(100)}
+    assert len(heads) == 100
+
+
+def test_compact_keys_after_a_rotation_keep_their_facts_ids_and_share_key() -> None:
+    receipt, share = KeyCodec([PREVIOUS]).new_compact_pair(FACTS)
+    rotated = KeyCodec([CURRENT, PREVIOUS])
+    parsed = rotated.parse(KeyKind.RECEIPT, receipt.text)
+    assert parsed is not None
+    assert (parsed.facts, parsed.storage_id) == (FACTS, receipt.storage_id)
+    again = rotated.share_for(parsed)
+    assert again is not None
+    assert again.text == share.text
+
+
+def test_each_format_is_read_its_own_way() -> None:
+    codec = KeyCodec([CURRENT])
+    compact, _ = codec.new_compact_pair(FACTS)
+    timed, timed_share = codec.new_pair()
+    untimed = key_before_timed_keys(CURRENT, KeyKind.RECEIPT)
+    formats = [codec.parse(KeyKind.RECEIPT, key.text) for key in (compact, timed, untimed)]
+    assert [key.format for key in formats if key] == [
+        KeyFormat.COMPACT,
+        KeyFormat.TIMED,
+        KeyFormat.UNTIMED,
+    ]
+    assert [len(key.storage_id) for key in formats if key] == [16, 32, 32]
+    # A timed receipt key (made between timed keys and compact ones) still gives its share key.
+    assert formats[1] is not None
+    assert codec.share_for(formats[1]) == timed_share
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        KeyFacts(0, False, False),
+        KeyFacts(60, False, True),
+        KeyFacts(2**30 - 1, True, True),
+        KeyFacts(7 * 86_400, True, False),
+    ],
+)
+def test_facts_round_trip(facts: KeyFacts) -> None:
+    assert KeyFacts.unpack(facts.pack()) == facts
+    assert len(facts.pack()) == 4
+
+
+def test_a_lifetime_too_long_for_the_facts_reads_as_unknown() -> None:
+    assert KeyFacts.unpack(KeyFacts(2**30, True, True).pack()) == KeyFacts(0, True, True)

@@ -9,7 +9,7 @@ import os
 
 import orjson
 
-from onetime.core.identifiers import KEY_LENGTH, KeyKind, LinkKey, encode_base36
+from onetime.core.identifiers import KEY_LENGTH, KeyFormat, KeyKind, LinkKey, encode_base36
 from onetime.core.records import StoredReceipt
 
 
@@ -19,7 +19,8 @@ def key_before_timed_keys(check_key: bytes, kind: KeyKind, raw: bytes | None = N
     be the current one (check index 0), as in every test that uses this."""
     raw = os.urandom(32) if raw is None else raw
     check = hmac.new(check_key, kind.value.encode() + b"\x00" + raw, hashlib.sha256).digest()
-    return LinkKey(kind, raw, encode_base36(raw + check[:8], KEY_LENGTH), b"", 0)
+    text = encode_base36(raw + check[:8], KEY_LENGTH)
+    return LinkKey(kind, raw, text, b"", 0, KeyFormat.UNTIMED, None)
 
 
 def whole_hash_id(kind: KeyKind, raw: bytes) -> bytes:

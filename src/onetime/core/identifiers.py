@@ -18,7 +18,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import gmpy2
 
@@ -31,10 +31,50 @@ CHECK_BYTES = 8
 TIME_BYTES = 5
 KEY_LENGTH = 62
 PACKED_BYTES = RANDOM_BYTES + CHECK_BYTES
+# Compact keys (see `KeyFormat`): a receipt key's masked head also holds FACTS_BYTES of facts
+# about its secret, and both keys' records go under ids of SHORT_ID_BYTES.
+FACTS_BYTES = 4
+SHORT_ID_BYTES = 16
+_LIFETIME_BITS = 30
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DIGIT_SET = frozenset(_ALPHABET)
 # BLAKE2b's personalisation for the share key made from a receipt key (`KeyCodec.share_for`).
 _SHARE_FROM_RECEIPT = b"onetime/share"
+
+
+class KeyFormat(IntEnum):
+    """How a key's 32 bytes are laid out; its check (a keyed hash per format) tells which."""
+
+    UNTIMED = 1  # 32 random bytes; records under whole SHA-256 ids
+    TIMED = 2  # the time made (masked), then 27 random bytes; ids start with that time
+    # Like TIMED; a receipt key's masked head also holds its secret's facts (23 random bytes
+    # follow), and records go under 16-byte ids.
+    COMPACT = 3
+
+
+@value
+class KeyFacts:
+    """What a compact receipt key says about its secret, so that a receipt whose records are
+    gone can still be answered: its lifetime (0: too long to say), how it was made, and whether
+    it had a passphrase."""
+
+    lifetime: int
+    generated: bool
+    has_passphrase: bool
+
+    def pack(self) -> bytes:
+        lifetime = self.lifetime if 0 <= self.lifetime < 1 << _LIFETIME_BITS else 0
+        flags = self.generated << (_LIFETIME_BITS + 1) | self.has_passphrase << _LIFETIME_BITS
+        return (flags | lifetime).to_bytes(FACTS_BYTES, "big")
+
+    @classmethod
+    def unpack(cls, data: bytes) -> KeyFacts:
+        number = int.from_bytes(data, "big")
+        return cls(
+            number & ((1 << _LIFETIME_BITS) - 1),
+            bool(number >> (_LIFETIME_BITS + 1) & 1),
+            bool(number >> _LIFETIME_BITS & 1),
+        )
 
 
 class KeyKind(StrEnum):
@@ -58,10 +98,13 @@ class LinkKey:
     # Which of the codec's check keys (0: the current one) made the check: a share key made
     # from this key (`KeyCodec.share_for`) must be checked and masked with the same one.
     check_index: int
+    format: KeyFormat
+    facts: KeyFacts | None  # a compact receipt key's; None for every other key
 
     @property
     def storage_id(self) -> bytes:
-        return storage_id(self.kind, self.raw, self.made)
+        length = SHORT_ID_BYTES if self.format is KeyFormat.COMPACT else 32
+        return storage_id(self.kind, self.raw, self.made)[:length]
 
     @property
     def shortid(self) -> str:
@@ -149,6 +192,16 @@ class KeyCodec:
             for check_key in self._check_keys
             for kind in KeyKind
         }
+        # Compact keys: hashes of their own, so the check tells the formats apart; a receipt
+        # key's mask also covers its facts.
+        self._compact = {
+            (check_key, kind): (
+                _keyed_hash(check_key, b"onetime/made3", kind, _head_bytes(kind)),
+                _keyed_hash(check_key, b"onetime/check3", kind, CHECK_BYTES),
+            )
+            for check_key in self._check_keys
+            for kind in KeyKind
+        }
 
     def new(self, kind: KeyKind) -> LinkKey:
         """Make a fresh key of `kind`: its time, masked, then random bytes, then the check.
@@ -160,6 +213,17 @@ class KeyCodec:
         rest = secrets.token_bytes(RANDOM_BYTES - TIME_BYTES)
         return self._make(kind, made_at(self._clock()), rest, 0)
 
+    def new_compact_pair(self, facts: KeyFacts) -> tuple[LinkKey, LinkKey]:
+        """A fresh compact receipt key holding `facts`, and the share key made from it."""
+        receipt = self._make_compact(
+            KeyKind.RECEIPT,
+            made_at(self._clock()),
+            facts,
+            secrets.token_bytes(RANDOM_BYTES - _head_bytes(KeyKind.RECEIPT)),
+            0,
+        )
+        return receipt, self._share_of(receipt)
+
     def share_for(self, receipt: LinkKey) -> LinkKey | None:
         """The share key that goes with `receipt`, made from it by a one-way hash.
 
@@ -169,7 +233,7 @@ class KeyCodec:
         create the random bytes, check and sealing of a second key. None for receipt keys made
         before keys carried their time: their receipts keep the share key sealed.
         """
-        if receipt.kind is not KeyKind.RECEIPT or not receipt.made:
+        if receipt.kind is not KeyKind.RECEIPT or receipt.format is KeyFormat.UNTIMED:
             return None
         return self._share_of(receipt)
 
@@ -182,13 +246,24 @@ class KeyCodec:
         rest = hashlib.blake2b(
             receipt.raw, digest_size=RANDOM_BYTES - TIME_BYTES, person=_SHARE_FROM_RECEIPT
         ).digest()
+        if receipt.format is KeyFormat.COMPACT:
+            return self._make_compact(KeyKind.SECRET, receipt.made, None, rest, receipt.check_index)
         return self._make(KeyKind.SECRET, receipt.made, rest, receipt.check_index)
 
     def _make(self, kind: KeyKind, made: bytes, rest: bytes, check_index: int) -> LinkKey:
         mask, checker = self._timed[self._check_keys[check_index], kind]
         raw = _xor(made, _digest(mask, rest)) + rest
         text = encode_base36(raw + _digest(checker, raw), KEY_LENGTH)
-        return LinkKey(kind, raw, text, made, check_index)
+        return LinkKey(kind, raw, text, made, check_index, KeyFormat.TIMED, None)
+
+    def _make_compact(
+        self, kind: KeyKind, made: bytes, facts: KeyFacts | None, rest: bytes, check_index: int
+    ) -> LinkKey:
+        mask, checker = self._compact[self._check_keys[check_index], kind]
+        head = made + (facts.pack() if facts is not None else b"")
+        raw = _xor(head, _digest(mask, rest)) + rest
+        text = encode_base36(raw + _digest(checker, raw), KEY_LENGTH)
+        return LinkKey(kind, raw, text, made, check_index, KeyFormat.COMPACT, facts)
 
     def parse(self, kind: KeyKind, text: str) -> LinkKey | None:
         """Return the key if `text` is a well-formed key of `kind` made by this server, else None."""
@@ -202,13 +277,25 @@ class KeyCodec:
             return None
         raw, check = data[:RANDOM_BYTES], data[RANDOM_BYTES:]
         for index, check_key in enumerate(self._check_keys):
+            mask, checker = self._compact[check_key, kind]
+            if hmac.compare_digest(check, _digest(checker, raw)):
+                size = _head_bytes(kind)
+                head = _xor(raw[:size], _digest(mask, raw[size:]))
+                facts = KeyFacts.unpack(head[TIME_BYTES:]) if kind is KeyKind.RECEIPT else None
+                made = head[:TIME_BYTES]
+                return LinkKey(kind, raw, text, made, index, KeyFormat.COMPACT, facts)
             mask, checker = self._timed[check_key, kind]
             if hmac.compare_digest(check, _digest(checker, raw)):
                 made = _xor(raw[:TIME_BYTES], _digest(mask, raw[TIME_BYTES:]))
-                return LinkKey(kind, raw, text, made, index)
+                return LinkKey(kind, raw, text, made, index, KeyFormat.TIMED, None)
             if hmac.compare_digest(check, _untimed_check(check_key, kind, raw)):
-                return LinkKey(kind, raw, text, b"", index)  # made before keys carried their time
+                return LinkKey(kind, raw, text, b"", index, KeyFormat.UNTIMED, None)
         return None
+
+
+def _head_bytes(kind: KeyKind) -> int:
+    """How many leading bytes of a compact key are masked: the time, and a receipt's facts."""
+    return TIME_BYTES + (FACTS_BYTES if kind is KeyKind.RECEIPT else 0)
 
 
 def _keyed_hash(check_key: bytes, purpose: bytes, kind: KeyKind, size: int) -> hashlib.blake2b:

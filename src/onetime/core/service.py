@@ -24,6 +24,7 @@ from onetime.core.guards import Guards
 from onetime.core.identifiers import (
     PACKED_BYTES,
     KeyCodec,
+    KeyFacts,
     KeyKind,
     LinkKey,
     shortid_of_storage_id,
@@ -127,8 +128,10 @@ class SecretService:
         await self.guards.count_creation(client, caller.account_id)
 
         now = self.clock.now()
-        # The share key is made from the receipt key, so the receipt keeps no copy of it.
-        receipt_key, secret_key = self.codec.new_pair()
+        # The share key is made from the receipt key, so the receipt keeps no copy of it; the
+        # receipt key holds the secret's facts, to answer for a receipt whose records are gone.
+        facts = KeyFacts(ttl, request.kind is SecretKind.GENERATE, passphrase is not None)
+        receipt_key, secret_key = self.codec.new_compact_pair(facts)
         sid, rid = secret_key.storage_id, receipt_key.storage_id
         envelope = await self._slow(
             lambda: crypto.seal_secret(
