@@ -298,7 +298,7 @@ async def test_a_receipt_with_an_independent_share_key_reads_as_before(
     context = env.app.state.context
     codec = context.service.codec
     keys = (codec.new(KeyKind.RECEIPT), codec.new(KeyKind.SECRET))
-    monkeypatch.setattr(codec, "new_compact_pair", lambda facts: keys)
+    monkeypatch.setattr(codec, "new_pair", lambda facts: keys)
     skey, rkey = await v2_keys(env.client, "independent", ttl=TTL, passphrase="pass phrase")
     monkeypatch.undo()
     receipt_key, share_key = keys
@@ -341,8 +341,8 @@ async def test_a_timed_pair_from_before_compact_keys_still_works(
     # Between derived share keys and compact keys, a pair was a timed receipt key and the share
     # key made from it, with 32-byte ids; such a receipt still gives its link and state.
     codec = env.app.state.context.service.codec
-    pair = codec.new_pair()
-    monkeypatch.setattr(codec, "new_compact_pair", lambda facts: pair)
+    pair = codec.timed_pair()
+    monkeypatch.setattr(codec, "new_pair", lambda facts: pair)
     skey, rkey = await v2_keys(env.client, "timed pair", ttl=TTL)
     monkeypatch.undo()
     assert (skey, rkey) == (pair[1].text, pair[0].text)
@@ -393,7 +393,7 @@ async def test_links_made_before_keys_carried_their_time_still_work(
         key_before_timed_keys(check_key, KeyKind.RECEIPT),
         key_before_timed_keys(check_key, KeyKind.SECRET),
     )
-    monkeypatch.setattr(context.service.codec, "new_compact_pair", lambda facts: old_keys)
+    monkeypatch.setattr(context.service.codec, "new_pair", lambda facts: old_keys)
     skey, rkey = await v2_keys(env.client, "made the old way", ttl=TTL)
     monkeypatch.undo()
     receipt_key, share_key = old_keys

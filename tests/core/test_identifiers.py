@@ -210,7 +210,7 @@ def test_base36_decoding_takes_only_the_alphabet(text: str) -> None:
 
 def test_the_share_key_is_made_from_the_receipt_key_and_parses_like_any_other() -> None:
     codec = KeyCodec([CURRENT])
-    receipt, share = codec.new_pair()
+    receipt, share = codec.timed_pair()
     assert (receipt.kind, share.kind) == (KeyKind.RECEIPT, KeyKind.SECRET)
     assert codec.share_for(receipt) == share
     parsed = codec.parse(KeyKind.RECEIPT, receipt.text.upper())
@@ -221,13 +221,13 @@ def test_the_share_key_is_made_from_the_receipt_key_and_parses_like_any_other() 
     # Nothing of the receipt key shows in the share key: not its bytes, not its text.
     assert share.raw[TIME_BYTES:] != receipt.raw[TIME_BYTES:]
     assert share.text[:8] != receipt.text[:8]
-    shares = {codec.new_pair()[1].text for _ in range(200)}
+    shares = {codec.timed_pair()[1].text for _ in range(200)}
     assert len(shares) == 200
 
 
 def test_only_a_timed_receipt_key_has_a_share_key() -> None:
     codec = KeyCodec([CURRENT])
-    _, share = codec.new_pair()
+    _, share = codec.timed_pair()
     assert codec.share_for(share) is None  # the share key leads nowhere
     old_receipt = codec.parse(KeyKind.RECEIPT, key_before_timed_keys(CURRENT, KeyKind.RECEIPT).text)
     assert old_receipt is not None
@@ -235,7 +235,7 @@ def test_only_a_timed_receipt_key_has_a_share_key() -> None:
 
 
 def test_a_receipt_made_before_a_rotation_still_gives_the_same_share_key() -> None:
-    receipt, share = KeyCodec([PREVIOUS]).new_pair()
+    receipt, share = KeyCodec([PREVIOUS]).timed_pair()
     rotated = KeyCodec([CURRENT, PREVIOUS])
     parsed = rotated.parse(KeyKind.RECEIPT, receipt.text)
     assert parsed is not None
@@ -251,7 +251,7 @@ FACTS = KeyFacts(lifetime=86_400, generated=True, has_passphrase=False)
 
 def test_a_compact_pair_parses_back_with_its_facts_and_short_ids() -> None:
     codec = KeyCodec([CURRENT])
-    receipt, share = codec.new_compact_pair(FACTS)
+    receipt, share = codec.new_pair(FACTS)
     assert (receipt.format, share.format) == (KeyFormat.COMPACT, KeyFormat.COMPACT)
     parsed = codec.parse(KeyKind.RECEIPT, receipt.text)
     assert parsed == receipt
@@ -264,12 +264,12 @@ def test_a_compact_pair_parses_back_with_its_facts_and_short_ids() -> None:
         assert key.storage_id[:TIME_BYTES] == receipt.made
     assert share.facts is None
     # The facts are masked like the time: keys with the same facts do not share bytes there.
-    heads = {codec.new_compact_pair(FACTS)[0].raw[:9] for _ in range(100)}
+    heads = {codec.new_pair(FACTS)[0].raw[:9] for _ in range(100)}
     assert len(heads) == 100
 
 
 def test_compact_keys_after_a_rotation_keep_their_facts_ids_and_share_key() -> None:
-    receipt, share = KeyCodec([PREVIOUS]).new_compact_pair(FACTS)
+    receipt, share = KeyCodec([PREVIOUS]).new_pair(FACTS)
     rotated = KeyCodec([CURRENT, PREVIOUS])
     parsed = rotated.parse(KeyKind.RECEIPT, receipt.text)
     assert parsed is not None
@@ -281,8 +281,8 @@ def test_compact_keys_after_a_rotation_keep_their_facts_ids_and_share_key() -> N
 
 def test_each_format_is_read_its_own_way() -> None:
     codec = KeyCodec([CURRENT])
-    compact, _ = codec.new_compact_pair(FACTS)
-    timed, timed_share = codec.new_pair()
+    compact, _ = codec.new_pair(FACTS)
+    timed, timed_share = codec.timed_pair()
     untimed = key_before_timed_keys(CURRENT, KeyKind.RECEIPT)
     formats = [codec.parse(KeyKind.RECEIPT, key.text) for key in (compact, timed, untimed)]
     assert [key.format for key in formats if key] == [

@@ -9,6 +9,9 @@ under a SHA-256 of the 32 bytes, whose first 5 bytes give way to that time: it c
 reversed, it survives a rotation of the server secret, and the ids of records made one after
 the other sort together, which spares a b-tree index (SQLite's) a random page per record.
 A secret's share key is made from its receipt key by a one-way hash (`KeyCodec.share_for`).
+Keys made now are compact (`KeyFormat.COMPACT`): a receipt key's masked head also holds its
+secret's facts (lifetime, how it was made, whether it has a passphrase), and records go under
+16-byte ids, which keeps Redis key names and SQLite indexes short. Older formats still parse.
 """
 
 from __future__ import annotations
@@ -204,7 +207,8 @@ class KeyCodec:
         }
 
     def new(self, kind: KeyKind) -> LinkKey:
-        """Make a fresh key of `kind`: its time, masked, then random bytes, then the check.
+        """Make a fresh timed key of `kind`: its time, masked, then random bytes, then the check.
+        (Creates make compact pairs, `new_pair`; a single key is for tests and tools.)
 
         The time orders storage ids (see `storage_id`); in the link it is masked with a keyed
         hash of the random bytes, so a link does not tell when it was made. The check is a
@@ -213,8 +217,9 @@ class KeyCodec:
         rest = secrets.token_bytes(RANDOM_BYTES - TIME_BYTES)
         return self._make(kind, made_at(self._clock()), rest, 0)
 
-    def new_compact_pair(self, facts: KeyFacts) -> tuple[LinkKey, LinkKey]:
-        """A fresh compact receipt key holding `facts`, and the share key made from it."""
+    def new_pair(self, facts: KeyFacts) -> tuple[LinkKey, LinkKey]:
+        """A fresh compact receipt key holding `facts`, and the share key made from it: what
+        every create makes."""
         receipt = self._make_compact(
             KeyKind.RECEIPT,
             made_at(self._clock()),
@@ -237,8 +242,9 @@ class KeyCodec:
             return None
         return self._share_of(receipt)
 
-    def new_pair(self) -> tuple[LinkKey, LinkKey]:
-        """A fresh receipt key and the share key made from it (see `share_for`)."""
+    def timed_pair(self) -> tuple[LinkKey, LinkKey]:
+        """A timed receipt key and the share key made from it, as pairs were made between
+        derived share keys and compact keys (both 2026-12-07): for tests of such records."""
         receipt = self.new(KeyKind.RECEIPT)
         return receipt, self._share_of(receipt)
 

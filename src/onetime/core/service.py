@@ -131,7 +131,7 @@ class SecretService:
         # The share key is made from the receipt key, so the receipt keeps no copy of it; the
         # receipt key holds the secret's facts, to answer for a receipt whose records are gone.
         facts = KeyFacts(ttl, request.kind is SecretKind.GENERATE, passphrase is not None)
-        receipt_key, secret_key = self.codec.new_compact_pair(facts)
+        receipt_key, secret_key = self.codec.new_pair(facts)
         sid, rid = secret_key.storage_id, receipt_key.storage_id
         envelope = await self._slow(
             lambda: crypto.seal_secret(
