@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import os
+import secrets
 
 import pytest
 
@@ -14,6 +15,7 @@ from onetime.core.identifiers import (
     KeyFacts,
     KeyFormat,
     KeyKind,
+    LinkKey,
     decode_base36,
     encode_base36,
     made_at,
@@ -23,6 +25,7 @@ from onetime.core.identifiers import (
 from tests.store.earlier_layouts import key_before_timed_keys, whole_hash_id
 
 CURRENT, PREVIOUS = b"c" * 32, b"p" * 32
+FACTS = KeyFacts(lifetime=86_400, generated=True, has_passphrase=False)
 
 
 def test_new_keys_are_62_lowercase_base36_characters() -> None:
@@ -55,19 +58,38 @@ def test_a_key_packs_into_40_bytes_and_back() -> None:
         text_from_packed(os.urandom(39))
 
 
-def test_a_key_of_one_kind_is_not_a_key_of_the_other() -> None:
-    codec = KeyCodec([CURRENT])
-    key = codec.new(KeyKind.SECRET)
-    assert codec.parse(KeyKind.RECEIPT, key.text) is None
+def _made_as(codec: KeyCodec, fmt: str) -> tuple[LinkKey, LinkKey]:
+    """A receipt key and its share key of the format named: timed, or compact as made now."""
+    return codec.timed_pair() if fmt == "timed" else codec.new_pair(FACTS)
 
 
-def test_a_mistyped_key_is_rejected_by_its_check() -> None:
+@pytest.mark.parametrize("fmt", ["timed", "compact"])
+def test_a_key_of_one_kind_is_not_a_key_of_the_other(fmt: str) -> None:
     codec = KeyCodec([CURRENT])
-    text = codec.new(KeyKind.SECRET).text
-    for position in (0, 30, 61):
-        swapped = "1" if text[position] != "1" else "2"
-        typo = text[:position] + swapped + text[position + 1 :]
-        assert codec.parse(KeyKind.SECRET, typo) is None
+    receipt, share = _made_as(codec, fmt)
+    assert codec.parse(KeyKind.RECEIPT, share.text) is None
+    assert codec.parse(KeyKind.SECRET, receipt.text) is None
+
+
+@pytest.mark.parametrize("fmt", ["timed", "compact"])
+def test_a_mistyped_key_is_rejected_by_its_check(fmt: str) -> None:
+    codec = KeyCodec([CURRENT])
+    for key in _made_as(codec, fmt):
+        text = key.text
+        for position in (0, 30, 61):
+            swapped = "1" if text[position] != "1" else "2"
+            typo = text[:position] + swapped + text[position + 1 :]
+            assert codec.parse(key.kind, typo) is None
+
+
+@pytest.mark.parametrize("fmt", ["timed", "compact"])
+def test_a_key_from_another_server_is_refused(fmt: str) -> None:
+    for key in _made_as(KeyCodec([PREVIOUS]), fmt):
+        assert KeyCodec([CURRENT]).parse(key.kind, key.text) is None
+        parsed = KeyCodec([CURRENT, PREVIOUS]).parse(key.kind, key.text)
+        assert parsed is not None
+        assert (parsed.raw, parsed.storage_id, parsed.facts) == (key.raw, key.storage_id, key.facts)
+        assert parsed.check_index == 1
 
 
 @pytest.mark.parametrize("text", ["", "abc", "x" * 31, "!" * 62, "z" * 62, "k" * 500])
@@ -246,9 +268,6 @@ def test_a_receipt_made_before_a_rotation_still_gives_the_same_share_key() -> No
     assert again.storage_id == share.storage_id
 
 
-FACTS = KeyFacts(lifetime=86_400, generated=True, has_passphrase=False)
-
-
 def test_a_compact_pair_parses_back_with_its_facts_and_short_ids() -> None:
     codec = KeyCodec([CURRENT])
     receipt, share = codec.new_pair(FACTS)
@@ -263,9 +282,36 @@ def test_a_compact_pair_parses_back_with_its_facts_and_short_ids() -> None:
         assert len(key.storage_id) == SHORT_ID_BYTES
         assert key.storage_id[:TIME_BYTES] == receipt.made
     assert share.facts is None
-    # The facts are masked like the time: keys with the same facts do not share bytes there.
-    heads = {codec.new_pair(FACTS)[0].raw[:9] for _ in range(100)}
-    assert len(heads) == 100
+
+
+def test_a_compact_key_is_laid_out_as_documented(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pinned: a change to the labels, the facts' bits or the id's length would strand every
+    # link already given out. Time and random bytes fixed; the rest follows docs/crypto.md.
+    codec = KeyCodec([CURRENT], clock=lambda: 1_800_000_000.5)
+    rest = bytes(range(23))
+    made = made_at(1_800_000_000.5)
+    monkeypatch.setattr(secrets, "token_bytes", lambda size: bytes(range(size)))
+    receipt, share = codec.new_pair(FACTS)
+    monkeypatch.undo()
+    assert FACTS.pack() == (86_400 | 1 << 31).to_bytes(4, "big")
+
+    def blake(label: bytes, kind: KeyKind, size: int, data: bytes) -> bytes:
+        key = hmac.digest(CURRENT, label, "sha256")
+        h = hashlib.blake2b(kind.value.encode(), digest_size=size, key=key, person=label)
+        h.update(data)
+        return h.digest()
+
+    mask = blake(b"onetime/made3", KeyKind.RECEIPT, 9, rest)
+    head = bytes(a ^ b for a, b in zip(made + FACTS.pack(), mask, strict=True))
+    assert receipt.raw == head + rest
+    assert receipt.raw[TIME_BYTES:9] != FACTS.pack()  # the facts do not show in the link
+    check = blake(b"onetime/check3", KeyKind.RECEIPT, 8, receipt.raw)
+    assert receipt.text == encode_base36(receipt.raw + check, KEY_LENGTH)
+    assert receipt.storage_id == (made + whole_hash_id(KeyKind.RECEIPT, receipt.raw)[5:])[:16]
+    assert codec.share_for(receipt) == share
+    share_rest = hashlib.blake2b(receipt.raw, digest_size=27, person=b"onetime/share").digest()
+    share_mask = blake(b"onetime/made3", KeyKind.SECRET, 5, share_rest)
+    assert share.raw == bytes(a ^ b for a, b in zip(made, share_mask, strict=True)) + share_rest
 
 
 def test_compact_keys_after_a_rotation_keep_their_facts_ids_and_share_key() -> None:
@@ -310,5 +356,6 @@ def test_facts_round_trip(facts: KeyFacts) -> None:
     assert len(facts.pack()) == 4
 
 
-def test_a_lifetime_too_long_for_the_facts_reads_as_unknown() -> None:
-    assert KeyFacts.unpack(KeyFacts(2**30, True, True).pack()) == KeyFacts(0, True, True)
+@pytest.mark.parametrize("lifetime", [2**30, -1])
+def test_a_lifetime_the_facts_cannot_hold_reads_as_unknown(lifetime: int) -> None:
+    assert KeyFacts.unpack(KeyFacts(lifetime, True, True).pack()) == KeyFacts(0, True, True)

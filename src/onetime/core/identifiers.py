@@ -244,7 +244,7 @@ class KeyCodec:
 
     def timed_pair(self) -> tuple[LinkKey, LinkKey]:
         """A timed receipt key and the share key made from it, as pairs were made between
-        derived share keys and compact keys (both 2026-12-07): for tests of such records."""
+        derived share keys (2026-12-07) and compact keys (2026-12-08): for tests of such records."""
         receipt = self.new(KeyKind.RECEIPT)
         return receipt, self._share_of(receipt)
 

@@ -129,7 +129,8 @@ class SecretService:
 
         now = self.clock.now()
         # The share key is made from the receipt key, so the receipt keeps no copy of it; the
-        # receipt key holds the secret's facts, to answer for a receipt whose records are gone.
+        # receipt key holds the secret's facts, so that a receipt whose records are gone can be
+        # answered one day (planned, docs/performance.md: nothing reads them yet).
         facts = KeyFacts(ttl, request.kind is SecretKind.GENERATE, passphrase is not None)
         receipt_key, secret_key = self.codec.new_pair(facts)
         sid, rid = secret_key.storage_id, receipt_key.storage_id
