@@ -38,6 +38,7 @@ PACKED_BYTES = RANDOM_BYTES + CHECK_BYTES
 # about its secret, and both keys' records go under ids of SHORT_ID_BYTES.
 FACTS_BYTES = 4
 SHORT_ID_BYTES = 16
+_FULL_ID_BYTES = 32  # a SHA-256: the ids of timed and untimed keys
 _LIFETIME_BITS = 30
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DIGIT_SET = frozenset(_ALPHABET)
@@ -106,7 +107,7 @@ class LinkKey:
 
     @property
     def storage_id(self) -> bytes:
-        length = SHORT_ID_BYTES if self.format is KeyFormat.COMPACT else 32
+        length = SHORT_ID_BYTES if self.format is KeyFormat.COMPACT else _FULL_ID_BYTES
         return storage_id(self.kind, self.raw, self.made)[:length]
 
     @property
@@ -215,17 +216,14 @@ class KeyCodec:
         keyed BLAKE2b of the 32 bytes (for older keys it was an HMAC, about three times slower).
         """
         rest = secrets.token_bytes(RANDOM_BYTES - TIME_BYTES)
-        return self._make(kind, made_at(self._clock()), rest, 0)
+        return self._make(KeyFormat.TIMED, kind, made_at(self._clock()), None, rest, 0)
 
     def new_pair(self, facts: KeyFacts) -> tuple[LinkKey, LinkKey]:
         """A fresh compact receipt key holding `facts`, and the share key made from it: what
         every create makes."""
-        receipt = self._make_compact(
-            KeyKind.RECEIPT,
-            made_at(self._clock()),
-            facts,
-            secrets.token_bytes(RANDOM_BYTES - _head_bytes(KeyKind.RECEIPT)),
-            0,
+        rest = secrets.token_bytes(RANDOM_BYTES - _head_bytes(KeyKind.RECEIPT))
+        receipt = self._make(
+            KeyFormat.COMPACT, KeyKind.RECEIPT, made_at(self._clock()), facts, rest, 0
         )
         return receipt, self._share_of(receipt)
 
@@ -252,24 +250,27 @@ class KeyCodec:
         rest = hashlib.blake2b(
             receipt.raw, digest_size=RANDOM_BYTES - TIME_BYTES, person=_SHARE_FROM_RECEIPT
         ).digest()
-        if receipt.format is KeyFormat.COMPACT:
-            return self._make_compact(KeyKind.SECRET, receipt.made, None, rest, receipt.check_index)
-        return self._make(KeyKind.SECRET, receipt.made, rest, receipt.check_index)
+        return self._make(
+            receipt.format, KeyKind.SECRET, receipt.made, None, rest, receipt.check_index
+        )
 
-    def _make(self, kind: KeyKind, made: bytes, rest: bytes, check_index: int) -> LinkKey:
-        mask, checker = self._timed[self._check_keys[check_index], kind]
-        raw = _xor(made, _digest(mask, rest)) + rest
-        text = encode_base36(raw + _digest(checker, raw), KEY_LENGTH)
-        return LinkKey(kind, raw, text, made, check_index, KeyFormat.TIMED, None)
-
-    def _make_compact(
-        self, kind: KeyKind, made: bytes, facts: KeyFacts | None, rest: bytes, check_index: int
+    def _make(
+        self,
+        fmt: KeyFormat,
+        kind: KeyKind,
+        made: bytes,
+        facts: KeyFacts | None,
+        rest: bytes,
+        check_index: int,
     ) -> LinkKey:
-        mask, checker = self._compact[self._check_keys[check_index], kind]
+        """A timed or compact key: its head (the time, and a compact receipt key's facts)
+        masked with a keyed hash of `rest`, then `rest`, then the check."""
+        table = self._compact if fmt is KeyFormat.COMPACT else self._timed
+        mask, checker = table[self._check_keys[check_index], kind]
         head = made + (facts.pack() if facts is not None else b"")
         raw = _xor(head, _digest(mask, rest)) + rest
         text = encode_base36(raw + _digest(checker, raw), KEY_LENGTH)
-        return LinkKey(kind, raw, text, made, check_index, KeyFormat.COMPACT, facts)
+        return LinkKey(kind, raw, text, made, check_index, fmt, facts)
 
     def parse(self, kind: KeyKind, text: str) -> LinkKey | None:
         """Return the key if `text` is a well-formed key of `kind` made by this server, else None."""
